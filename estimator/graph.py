@@ -1,0 +1,433 @@
+"""Read a .tflite flatbuffer into a list of operator nodes with the facts an estimator needs.
+
+The reader walks the flatbuffer through the ``tflite`` package's generated accessors instead of
+loading TensorFlow: that keeps ``leti inspect`` and ``leti estimate`` far under a second, and
+never materialises weight buffers (only their sizes are read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import tflite
+from tflite.utils import BUILTIN_OPCODE2NAME
+
+from .costs import op_costs
+from .errors import ModelFormatError
+
+SUPPORTED_SCHEMA_VERSION = 3
+FILE_IDENTIFIER = b"TFL3"
+
+# Bytes per element; INT4 packs two per byte, which we round up per tensor.
+DTYPE_SIZES: dict[str, float] = {
+    "FLOAT32": 4,
+    "FLOAT16": 2,
+    "BFLOAT16": 2,
+    "FLOAT64": 8,
+    "INT32": 4,
+    "UINT32": 4,
+    "INT64": 8,
+    "UINT64": 8,
+    "INT16": 2,
+    "UINT16": 2,
+    "INT8": 1,
+    "UINT8": 1,
+    "BOOL": 1,
+    "INT4": 0.5,
+    "COMPLEX64": 8,
+    "COMPLEX128": 16,
+    "STRING": 1,
+    "RESOURCE": 0,
+    "VARIANT": 0,
+}
+
+_TENSOR_TYPES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
+_OPTION_TYPES = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
+_ACTIVATIONS = {
+    v: k for k, v in vars(tflite.ActivationFunctionType).items() if not k.startswith("_")
+}
+_PADDINGS = {v: k for k, v in vars(tflite.Padding).items() if not k.startswith("_")}
+
+# Ops that only turn stored constants into the form the kernels use. A delegate (and the CPU
+# runtime, at prepare time) does this once, so they cost nothing per inference.
+WEIGHT_PREP_OPS = {"DEQUANTIZE", "DENSIFY"}
+
+
+@dataclass
+class Tensor:
+    index: int
+    name: str
+    shape: list[int]
+    shape_signature: list[int]
+    dtype: str
+    is_constant: bool
+    nbytes: int
+    quantization: dict[str, Any] | None = None
+    sparse: bool = False
+
+    @property
+    def dynamic(self) -> bool:
+        return any(d < 0 for d in self.shape_signature)
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= max(int(d), 1)
+        return n
+
+
+@dataclass
+class Node:
+    """One operator. ``index`` is the key Netron and Model Explorer use for TFLite nodes."""
+
+    subgraph: int
+    index: int
+    op: str
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    options: dict[str, Any] = field(default_factory=dict)
+    custom_code: str | None = None
+    macs: int = 0
+    flops: int = 0
+    bytes_activations_read: int = 0
+    bytes_weights_read: int = 0
+    bytes_written: int = 0
+    params: int = 0
+    role: str = "compute"
+
+    @property
+    def key(self) -> str:
+        return f"{self.subgraph}:{self.index}"
+
+    @property
+    def is_custom(self) -> bool:
+        return self.custom_code is not None
+
+    @property
+    def fused_activation(self) -> str:
+        return self.options.get("fused_activation_function", "NONE")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["key"] = self.key
+        d["is_custom"] = self.is_custom
+        for group in ("inputs", "outputs"):
+            for t in d[group]:
+                t["dynamic"] = any(x < 0 for x in t["shape_signature"])
+        return d
+
+
+@dataclass
+class Subgraph:
+    index: int
+    name: str
+    inputs: list[int]
+    outputs: list[int]
+    operator_count: int
+
+
+@dataclass
+class ModelGraph:
+    path: str
+    size_bytes: int
+    version: int
+    description: str
+    subgraphs: list[Subgraph]
+    nodes: list[Node]
+    sha256: str
+
+    def totals(self) -> dict[str, int]:
+        keys = ("macs", "flops", "bytes_activations_read", "bytes_weights_read", "bytes_written")
+        out = {k: sum(getattr(n, k) for n in self.nodes) for k in keys}
+        out["params"] = sum(n.params for n in self.nodes)
+        out["operators"] = len(self.nodes)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "sha256": self.sha256,
+            "schema_version": self.version,
+            "description": self.description,
+            "subgraphs": [asdict(s) for s in self.subgraphs],
+            "totals": self.totals(),
+            "nodes": [n.to_dict() for n in self.nodes],
+        }
+
+
+def read_model(source: str | Path | bytes, name: str | None = None) -> ModelGraph:
+    """Parse a model file (or its bytes) into a ModelGraph; raise ModelFormatError if unreadable."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        label = name or "<bytes>"
+    else:
+        path = Path(source)
+        label = str(path)
+        data = _read_file(path)
+    _check_header(data, label)
+    try:
+        return _parse(data, label)
+    except ModelFormatError:
+        raise
+    except Exception as exc:  # the generated accessors fail in many ways on corrupt data
+        raise ModelFormatError(
+            f"{label}: corrupt or truncated TFLite file ({type(exc).__name__}: {exc})",
+            "re-export the model, or check that the download finished",
+        ) from None
+
+
+def _read_file(path: Path) -> bytes:
+    if not path.exists():
+        raise ModelFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise ModelFormatError(f"{path}: is a directory, not a .tflite file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelFormatError(f"{path}: cannot read ({exc.strerror})") from None
+    if not data:
+        raise ModelFormatError(f"{path}: file is empty")
+    return data
+
+
+def _check_header(data: bytes, label: str) -> None:
+    if len(data) < 8:
+        raise ModelFormatError(f"{label}: too short to be a TFLite model ({len(data)} bytes)")
+    if data[4:8] != FILE_IDENTIFIER:
+        kind = _guess_kind(data)
+        raise ModelFormatError(
+            f"{label}: not a TFLite model ({kind}; a .tflite file carries the 'TFL3' identifier)",
+            "convert the model with tf.lite.TFLiteConverter first",
+        )
+
+
+def _guess_kind(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "looks like a PNG image"
+    if data.startswith(b"PK"):
+        return "looks like a zip archive (a Keras or PyTorch file?)"
+    if data.startswith(b"\x89HDF"):
+        return "looks like an HDF5 (Keras .h5) file"
+    if data[:1] == b"\x08" and b"onnx" in data[:64].lower():
+        return "looks like an ONNX model"
+    if data[:1] == b"\x08":
+        return "looks like a protobuf (ONNX or TensorFlow SavedModel?)"
+    return "unknown format"
+
+
+def _parse(data: bytes, label: str) -> ModelGraph:
+    model = tflite.Model.GetRootAsModel(data, 0)
+    version = model.Version()
+    if version != SUPPORTED_SCHEMA_VERSION:
+        raise ModelFormatError(
+            f"{label}: unsupported TFLite schema version {version} "
+            f"(this tool reads version {SUPPORTED_SCHEMA_VERSION})",
+            "re-convert the model with a current TensorFlow",
+        )
+    buffer_sizes = _buffer_sizes(model, len(data), label)
+    opcodes = [_opcode_name(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
+    subgraphs: list[Subgraph] = []
+    nodes: list[Node] = []
+    for s in range(model.SubgraphsLength()):
+        sg = model.Subgraphs(s)
+        tensors = [_tensor(sg.Tensors(t), t, buffer_sizes) for t in range(sg.TensorsLength())]
+        count = sg.OperatorsLength()
+        subgraphs.append(
+            Subgraph(
+                index=s,
+                name=_str(sg.Name()) or ("main" if s == 0 else f"subgraph_{s}"),
+                inputs=_ints(sg, "Inputs"),
+                outputs=_ints(sg, "Outputs"),
+                operator_count=count,
+            )
+        )
+        for i in range(count):
+            node = _node(sg.Operators(i), s, i, opcodes, tensors, label)
+            if node.role == "weight_prep":
+                # Once prepared these outputs are weights: consumers read them as constants.
+                for t in node.outputs:
+                    t.is_constant = True
+            nodes.append(node)
+    return ModelGraph(
+        path=label,
+        size_bytes=len(data),
+        version=version,
+        description=_str(model.Description()),
+        subgraphs=subgraphs,
+        nodes=nodes,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def _buffer_sizes(model: Any, file_size: int, label: str) -> list[int]:
+    """Size in bytes of every buffer, checking each lies inside the file (catches truncation)."""
+    sizes = []
+    for b in range(model.BuffersLength()):
+        buf = model.Buffers(b)
+        offset, size = buf.Offset(), buf.Size()
+        if offset > 1:  # large models keep weights after the flatbuffer, addressed by offset
+            if offset + size > file_size:
+                raise ModelFormatError(
+                    f"{label}: truncated TFLite file (buffer {b} ends at byte {offset + size}, "
+                    f"the file has {file_size})",
+                    "re-export the model, or check that the download finished",
+                )
+            sizes.append(size)
+            continue
+        n = buf.DataLength()
+        if n:
+            # Slicing without copying raises if the vector runs past the end of the data.
+            if len(buf.DataAsNumpy()) != n:
+                raise ModelFormatError(f"{label}: truncated TFLite file (buffer {b})")
+        sizes.append(n)
+    return sizes
+
+
+def _opcode_name(code: Any) -> tuple[str, str | None]:
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    name = BUILTIN_OPCODE2NAME.get(builtin, f"UNKNOWN_BUILTIN_{builtin}")
+    if name == "CUSTOM":
+        custom = _str(code.CustomCode()) or "unnamed"
+        return f"CUSTOM:{custom}", custom
+    return name, None
+
+
+def _tensor(t: Any, index: int, buffer_sizes: list[int]) -> Tensor:
+    dtype = _TENSOR_TYPES.get(t.Type(), f"TYPE_{t.Type()}")
+    shape = [int(x) for x in t.ShapeAsNumpy()] if t.ShapeLength() else []
+    signature = [int(x) for x in t.ShapeSignatureAsNumpy()] if t.ShapeSignatureLength() else shape
+    buf = t.Buffer()
+    stored = buffer_sizes[buf] if 0 < buf < len(buffer_sizes) else 0
+    numel = 1
+    for d in shape:
+        numel *= max(d, 1)
+    nbytes = stored if stored else int(-(-numel * DTYPE_SIZES.get(dtype, 4) // 1))
+    return Tensor(
+        index=index,
+        name=_str(t.Name()),
+        shape=shape,
+        shape_signature=signature,
+        dtype=dtype,
+        is_constant=stored > 0,
+        nbytes=nbytes,
+        quantization=_quantization(t.Quantization()),
+        sparse=t.Sparsity() is not None,
+    )
+
+
+def _quantization(q: Any) -> dict[str, Any] | None:
+    if q is None or (q.ScaleLength() == 0 and q.ZeroPointLength() == 0):
+        return None
+    scales = [float(x) for x in q.ScaleAsNumpy()] if q.ScaleLength() else []
+    zeros = [int(x) for x in q.ZeroPointAsNumpy()] if q.ZeroPointLength() else []
+    return {
+        "scale": scales[:8],
+        "zero_point": zeros[:8],
+        "channels": max(len(scales), len(zeros)),
+        "quantized_dimension": q.QuantizedDimension(),
+    }
+
+
+def _node(
+    op: Any,
+    s: int,
+    i: int,
+    opcodes: list[tuple[str, str | None]],
+    tensors: list[Tensor],
+    label: str,
+) -> Node:
+    idx = op.OpcodeIndex()
+    if idx >= len(opcodes):
+        raise ModelFormatError(f"{label}: operator {s}:{i} names opcode {idx}, which is missing")
+    name, custom = opcodes[idx]
+    inputs = [tensors[t] for t in _ints(op, "Inputs") if t >= 0]
+    outputs = [tensors[t] for t in _ints(op, "Outputs") if t >= 0]
+    options = _options(op)
+    _add_kernel(name, inputs, options)
+    node = Node(s, i, name, inputs, outputs, options, custom)
+    costs = op_costs(name, inputs, outputs, options)
+    node.macs = costs.macs
+    node.flops = costs.flops
+    node.bytes_activations_read = sum(t.nbytes for t in inputs if not t.is_constant)
+    node.bytes_weights_read = sum(t.nbytes for t in inputs if t.is_constant)
+    node.bytes_written = sum(t.nbytes for t in outputs)
+    node.params = sum(t.numel for t in inputs if t.is_constant)
+    if custom is not None:
+        node.role = "custom"
+    elif name in WEIGHT_PREP_OPS and inputs and all(t.is_constant for t in inputs):
+        node.role = "weight_prep"
+    return node
+
+
+def _add_kernel(name: str, inputs: list[Tensor], options: dict[str, Any]) -> None:
+    """Put the kernel size where a reader expects it; TFLite keeps it in the filter's shape."""
+    if name in ("CONV_2D", "DEPTHWISE_CONV_2D") and len(inputs) > 1 and len(inputs[1].shape) == 4:
+        options["kernel_h"], options["kernel_w"] = inputs[1].shape[1], inputs[1].shape[2]
+    elif name == "TRANSPOSE_CONV" and len(inputs) > 1 and len(inputs[1].shape) == 4:
+        options["kernel_h"], options["kernel_w"] = inputs[1].shape[1], inputs[1].shape[2]
+    elif "filter_height" in options:
+        options["kernel_h"], options["kernel_w"] = options["filter_height"], options["filter_width"]
+
+
+def _options(op: Any) -> dict[str, Any]:
+    kind = _OPTION_TYPES.get(op.BuiltinOptionsType())
+    table = op.BuiltinOptions()
+    if not kind or kind == "NONE" or table is None:
+        return {}
+    cls = getattr(tflite, kind, None)
+    if cls is None:
+        return {}
+    obj = cls()
+    obj.Init(table.Bytes, table.Pos)
+    out: dict[str, Any] = {}
+    for getter, vector in _getters(cls):
+        key = _snake(getter)
+        if vector:
+            if getattr(obj, getter + "Length")():
+                out[key] = [x.item() for x in getattr(obj, getter + "AsNumpy")()]
+            continue
+        value = getattr(obj, getter)()
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if key == "padding":
+            value = _PADDINGS.get(value, value)
+        elif key == "fused_activation_function":
+            value = _ACTIVATIONS.get(value, value)
+        if isinstance(value, int | float | str | bool):
+            out[key] = value
+    return out
+
+
+@cache
+def _getters(cls: type) -> list[tuple[str, bool]]:
+    """Scalar and vector field getters of a generated options class (cached per class)."""
+    names = [n for n in vars(cls) if n[:1].isupper() and callable(getattr(cls, n))]
+    skip_suffixes = ("AsNumpy", "Length", "IsNone", "BufferHasIdentifier")
+    out = []
+    for n in names:
+        if n.startswith("GetRootAs") or n == "Init" or n.endswith(skip_suffixes):
+            continue
+        out.append((n, n + "AsNumpy" in names))
+    return out
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _ints(obj: Any, field_name: str) -> list[int]:
+    if not getattr(obj, field_name + "Length")():
+        return []
+    return [int(x) for x in getattr(obj, field_name + "AsNumpy")()]
+
+
+def _str(value: bytes | None) -> str:
+    return value.decode("utf-8", "replace") if value else ""

@@ -1,0 +1,1 @@
+"""leti-view's local web viewer: a Flask app serving Netron with latency overlays."""

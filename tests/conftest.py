@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+
+
+@pytest.fixture(autouse=True)
+def _leti_home(tmp_path_factory, monkeypatch):
+    """Every test gets a private LETI_HOME: nothing touches a user's data."""
+    monkeypatch.setenv("LETI_HOME", str(tmp_path_factory.mktemp("leti_home")))
+
+
+@pytest.fixture(scope="session")
+def tf_model(tmp_path_factory):
+    """Build a named test model with TensorFlow once per session; return its path."""
+    from tfmodels import BUILDERS
+
+    folder = tmp_path_factory.mktemp("tf_models")
+    built: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in built:
+            built[name] = BUILDERS[name](folder / f"{name}.tflite")
+        return built[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shared_models() -> Path:
+    if not SHARED_MODELS.is_dir():
+        pytest.skip("../shared/models is absent (fresh clone): real-model checks skipped")
+    return SHARED_MODELS
