@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__, inspect_cmd
+from . import __version__, db_cmds, device_cmds, inspect_cmd
 from .errors import LetiError
 
 
@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"leti-view {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     inspect_cmd.add_parser(sub)
+    device_cmds.add_parsers(sub)
+    db_cmds.add_parsers(sub)
     return parser
 
 

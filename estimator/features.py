@@ -1,0 +1,132 @@
+"""Per-node records and numeric feature vectors for the latency regressors.
+
+``op_record`` is the compact, JSON-able description of one node that the database stores with
+each measurement and that prediction computes from a live graph: the same function on both
+sides keeps training and inference features identical.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .graph import Node
+
+_OPTION_KEYS = (
+    "kernel_h",
+    "kernel_w",
+    "stride_h",
+    "stride_w",
+    "padding",
+    "dilation_h_factor",
+    "depth_multiplier",
+    "fused_activation_function",
+    "axis",
+)
+
+
+def op_record(node: Node) -> dict[str, Any]:
+    acts = [t for t in node.inputs if not t.is_constant]
+    weights = [t for t in node.inputs if t.is_constant]
+    opts = node.options
+    return {
+        "op": node.op,
+        "in_shape": acts[0].shape if acts else [],
+        "in2_shape": acts[1].shape if len(acts) > 1 else [],
+        "n_inputs": len(acts),
+        "out_shape": node.outputs[0].shape if node.outputs else [],
+        "w_shape": weights[0].shape if weights else [],
+        "dtype": acts[0].dtype if acts else (node.outputs[0].dtype if node.outputs else ""),
+        "options": {k: opts[k] for k in _OPTION_KEYS if k in opts},
+        "macs": node.macs,
+        "flops": node.flops,
+        "bytes_in": node.bytes_activations_read,
+        "bytes_w": node.bytes_weights_read,
+        "bytes_out": node.bytes_written,
+        "params": node.params,
+    }
+
+
+def _hwc(shape: list[int]) -> tuple[int, int, int]:
+    s = [max(int(d), 1) for d in shape]
+    if len(s) == 4:
+        return s[1], s[2], s[3]
+    if len(s) == 3:
+        return 1, s[1], s[2]
+    if len(s) == 2:
+        return 1, 1, s[1]
+    if len(s) == 1:
+        return 1, 1, s[0]
+    return 1, 1, 1
+
+
+_ACT = {"NONE": 0, "RELU": 1, "RELU6": 2, "RELU_N1_TO_1": 3, "TANH": 4, "SIGN_BIT": 5}
+
+FEATURE_NAMES = (
+    "log_h",
+    "log_w",
+    "log_cin",
+    "log_cout",
+    "log_hout",
+    "kernel",
+    "stride",
+    "dilation",
+    "same_padding",
+    "activation",
+    "log_flops",
+    "log_macs",
+    "log_params",
+    "log_bytes_in",
+    "log_bytes_w",
+    "log_bytes_out",
+    "log_bytes_total",
+    "intensity",
+    "cin_slices",
+    "cout_slices",
+    "log_out_slices",
+    "cin_slice_waste",
+    "cout_slice_waste",
+    "log_in_elems",
+    "log_out_elems",
+    "n_inputs",
+)
+
+
+def vector(rec: dict[str, Any]) -> list[float]:
+    """Numeric features (nn-Meter's plus bytes, intensity and GPU slice facts), log-scaled."""
+    h, w, cin = _hwc(rec["in_shape"])
+    ho, wo, cout = _hwc(rec["out_shape"])
+    o = rec.get("options", {})
+    k = o.get("kernel_h", 1)
+    s = o.get("stride_h", 1)
+    total = rec["bytes_in"] + rec["bytes_w"] + rec["bytes_out"]
+    cin_sl, cout_sl = -(-cin // 4), -(-cout // 4)
+    lg = math.log1p
+    return [
+        lg(h),
+        lg(w),
+        lg(cin),
+        lg(cout),
+        lg(ho),
+        float(k),
+        float(s),
+        float(o.get("dilation_h_factor", 1)),
+        1.0 if o.get("padding", "SAME") == "SAME" else 0.0,
+        float(_ACT.get(o.get("fused_activation_function", "NONE"), 0)),
+        lg(rec["flops"]),
+        lg(rec["macs"]),
+        lg(rec["params"]),
+        lg(rec["bytes_in"]),
+        lg(rec["bytes_w"]),
+        lg(rec["bytes_out"]),
+        lg(total),
+        rec["flops"] / max(total, 1),
+        float(cin_sl),
+        float(cout_sl),
+        lg(ho * wo * cout_sl),
+        cin_sl * 4 / cin - 1,
+        cout_sl * 4 / cout - 1,
+        lg(h * w * cin),
+        lg(ho * wo * cout),
+        float(rec.get("n_inputs", 1)),
+    ]

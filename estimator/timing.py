@@ -1,0 +1,52 @@
+"""Latency statistics from repeated runs. Medians, because single runs on a shared machine
+carry 30-70 ms outliers that wreck means (see the project's host runtime notes)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from statistics import median
+from typing import Any
+
+
+@dataclass
+class Timing:
+    median_ms: float
+    p10_ms: float | None
+    p90_ms: float | None
+    runs: int
+    mean_ms: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Linear-interpolated percentile of an already sorted list."""
+    if not sorted_values:
+        raise ValueError("no samples")
+    pos = (len(sorted_values) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def summarize(samples_ms: list[float], **extra: Any) -> Timing:
+    s = sorted(samples_ms)
+    return Timing(
+        median_ms=median(s),
+        p10_ms=percentile(s, 0.10),
+        p90_ms=percentile(s, 0.90),
+        runs=len(s),
+        mean_ms=sum(s) / len(s),
+        extra=extra,
+    )
+
+
+def is_stable(samples_ms: list[float], tolerance: float = 0.02) -> bool:
+    """True when the median of the later half agrees with the earlier half's within tolerance."""
+    n = len(samples_ms)
+    if n < 10:
+        return False
+    a, b = median(samples_ms[: n // 2]), median(samples_ms[n // 2 :])
+    return abs(a - b) <= tolerance * max(a, b)
