@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__, db_cmds, device_cmds, inspect_cmd
+from . import __version__, db_cmds, device_cmds, estimate_cmds, inspect_cmd
 from .errors import LetiError
 
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect_cmd.add_parser(sub)
     device_cmds.add_parsers(sub)
     db_cmds.add_parsers(sub)
+    estimate_cmds.add_parsers(sub)
     return parser
 
 

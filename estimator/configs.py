@@ -22,7 +22,7 @@ MAX_MACS = 400e6
 MAX_ELEMENTS = 224 * 224 * 96
 
 RESOLUTIONS = [4, 7, 8, 10, 12, 14, 16, 19, 20, 24, 28, 32, 38, 40, 48, 56, 64, 75, 80, 96, 112]
-RESOLUTIONS += [128, 150, 160, 192, 224]
+RESOLUTIONS += [128, 150, 160, 192, 224, 256]
 
 
 def gsoc_grid() -> Iterator[OpConfig]:
@@ -94,6 +94,8 @@ def smoke() -> list[OpConfig]:
 
 
 def _channels(rng: random.Random, lo: int = 8, hi: int = 1280) -> int:
+    if lo <= 8 and rng.random() < 0.06:
+        return rng.choice([1, 2, 3, 4])  # image inputs and thin heads
     c = int(round(2 ** rng.uniform(_log2(lo), _log2(hi))))
     return max(lo, (c + 4) // 8 * 8) if rng.random() < 0.8 else max(1, c)
 
@@ -122,7 +124,8 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
             padding=rng.choice(["same"] * 5 + ["valid"]),
         )
     elif op == "DEPTHWISE_CONV_2D":
-        p.update(k=rng.choice([3, 3, 3, 5, 7]), s=rng.choice([1, 1, 2]), act=_act(rng))
+        p.update(k=rng.choice([1, 3, 3, 3, 5, 7]), s=rng.choice([1, 1, 2]), act=_act(rng))
+        p["padding"] = rng.choice(["same"] * 4 + ["valid"])
     elif op == "FULLY_CONNECTED":
         p = dict(cin=_channels(rng, 16, 4096), cout=_channels(rng, 2, 2048), act=_act(rng))
     elif op == "TRANSPOSE_CONV":
@@ -130,11 +133,17 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
         p.update(s=2)
     elif op in ("ADD", "MUL"):
         p.update(act=rng.choice([None, None, "relu"]))
+        if op == "MUL" and rng.random() < 0.4:
+            p.update(bcast=1, act=None)
     elif op == "CONCATENATION":
         p.update(cin2=_channels(rng))
     elif op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        k = rng.choice([2, 2, 3, 3, 5, 7])
-        p.update(k=k, s=rng.choice([1, 2, k]))
+        if rng.random() < 0.2:  # global pooling written as a pool over the whole map
+            p.update(h=min(hw, 128), w=min(hw, 128), k=min(hw, 128), s=min(hw, 128))
+            p.update(padding="valid")
+        else:
+            k = rng.choice([2, 2, 3, 3, 5, 7])
+            p.update(k=k, s=rng.choice([1, 2, k]))
     elif op == "PAD":
         p.update(pad=rng.choice([1, 1, 2, 3]))
     elif op in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
@@ -173,12 +182,12 @@ def affordable(cfg: OpConfig) -> bool:
 # How many random samples of each op type the default suite takes (convolutions dominate
 # real models' time, so they get the most).
 DEFAULT_COUNTS = {
-    "CONV_2D": 260,
-    "DEPTHWISE_CONV_2D": 140,
+    "CONV_2D": 420,
+    "DEPTHWISE_CONV_2D": 200,
     "FULLY_CONNECTED": 40,
     "TRANSPOSE_CONV": 25,
     "ADD": 30,
-    "MUL": 25,
+    "MUL": 35,
     "CONCATENATION": 25,
     "AVERAGE_POOL_2D": 20,
     "MAX_POOL_2D": 20,
@@ -190,7 +199,7 @@ DEFAULT_COUNTS = {
     "RESHAPE": 15,
     "RELU": 12,
     "RELU6": 12,
-    "PRELU": 15,
+    "PRELU": 25,
     "LOGISTIC": 15,
     "TANH": 10,
     "HARD_SWISH": 15,
@@ -211,7 +220,24 @@ def sampled(counts: dict[str, int], seed: int, scale: float = 1.0) -> list[OpCon
     return out
 
 
+def micro() -> list[OpConfig]:
+    """A few seconds of ops spanning compute- and memory-bound, for an uncalibrated device."""
+    out = [
+        OpConfig("CONV_2D", dict(h=h, w=h, cin=c, cout=c, k=3, s=1), "micro")
+        for h, c in [(16, 16), (32, 32), (56, 64)]
+    ]
+    out.append(OpConfig("CONV_2D", dict(h=28, w=28, cin=128, cout=128, k=1, s=1), "micro"))
+    out.append(OpConfig("DEPTHWISE_CONV_2D", dict(h=56, w=56, cin=64, k=3, s=1), "micro"))
+    out.append(OpConfig("FULLY_CONNECTED", dict(cin=1024, cout=1024), "micro"))
+    for h in (16, 64):
+        out.append(OpConfig("ADD", dict(h=h, w=h, cin=32), "micro"))
+    out.append(OpConfig("MAX_POOL_2D", dict(h=56, w=56, cin=32, k=2, s=2), "micro"))
+    return out
+
+
 def suite_configs(suite: str) -> list[OpConfig]:
+    if suite == "micro":
+        return micro()
     if suite == "smoke":
         return smoke()
     if suite == "default":
@@ -271,8 +297,11 @@ def node_to_config(node: Node) -> OpConfig | None:
             return None
         p.update(k=o["filter_height"], s=o["stride_h"], padding=o.get("padding", "SAME").lower())
     elif op in ("ADD", "MUL"):
-        if [t.shape for t in node.inputs[:2]] != [shape, shape]:
-            return None  # broadcasting variants are not generated
+        shapes = [t.shape for t in node.inputs[:2]]
+        if shapes == [shape, [1, 1, 1, shape[3]]] and not act:
+            p["bcast"] = 1
+        elif shapes != [shape, shape]:
+            return None  # other broadcasting variants are not generated
         p["act"] = act
     elif op == "CONCATENATION":
         if len(node.inputs) != 2 or node.options.get("axis") not in (3, -1):

@@ -387,8 +387,7 @@ def _options(op: Any) -> dict[str, Any]:
     obj = cls()
     obj.Init(table.Bytes, table.Pos)
     out: dict[str, Any] = {}
-    for getter, vector in _getters(cls):
-        key = _snake(getter)
+    for getter, key, vector in _getters(cls):
         if vector:
             if getattr(obj, getter + "Length")():
                 out[key] = [x.item() for x in getattr(obj, getter + "AsNumpy")()]
@@ -406,7 +405,7 @@ def _options(op: Any) -> dict[str, Any]:
 
 
 @cache
-def _getters(cls: type) -> list[tuple[str, bool]]:
+def _getters(cls: type) -> list[tuple[str, str, bool]]:
     """Scalar and vector field getters of a generated options class (cached per class)."""
     names = [n for n in vars(cls) if n[:1].isupper() and callable(getattr(cls, n))]
     skip_suffixes = ("AsNumpy", "Length", "IsNone", "BufferHasIdentifier")
@@ -414,7 +413,7 @@ def _getters(cls: type) -> list[tuple[str, bool]]:
     for n in names:
         if n.startswith("GetRootAs") or n == "Init" or n.endswith(skip_suffixes):
             continue
-        out.append((n, n + "AsNumpy" in names))
+        out.append((n, _snake(n), n + "AsNumpy" in names))
     return out
 
 

@@ -16,6 +16,8 @@ def spec_key(spec: dict[str, Any]) -> str:
 
 
 def suite_specs(suite: str) -> list[dict[str, Any]]:
+    if suite == "micro":
+        return []
     if suite == "smoke":
         return [
             dict(family="plain", res=32, width=16, depth=3, seed=1),

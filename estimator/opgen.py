@@ -111,7 +111,8 @@ def _build_keras(cfg: OpConfig) -> Any:
             p["cout"], p["k"], strides=p.get("s", 1), padding=pad, bias_initializer="ones"
         )(x)
     elif op in ("ADD", "MUL"):
-        x2 = tf.keras.Input((h, w, cin), batch_size=1)
+        # bcast=1: the second input is one value per channel, as in squeeze-excite blocks
+        x2 = tf.keras.Input((1, 1, cin) if p.get("bcast") else (h, w, cin), batch_size=1)
         inputs = [x, x2]
         y = (L.Add() if op == "ADD" else L.Multiply())([x, x2])
         if act:

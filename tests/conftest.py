@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,30 @@ def shared_models() -> Path:
     if not SHARED_MODELS.is_dir():
         pytest.skip("../shared/models is absent (fresh clone): real-model checks skipped")
     return SHARED_MODELS
+
+
+@pytest.fixture(scope="session")
+def smoke_home(tmp_path_factory):
+    """One real smoke build on the host (about 15 s), shared by the tests that only read it."""
+    home = tmp_path_factory.mktemp("smoke_home")
+    env = {**os.environ, "LETI_HOME": str(home)}
+    start = time.time()
+    r = subprocess.run(
+        [sys.executable, "-m", "leti.estimator.cli", "db", "build", "--device", "host",
+         "--suite", "smoke"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    return home, r, time.time() - start
+
+
+@pytest.fixture(scope="session")
+def trained_home(smoke_home):
+    """The smoke build with an estimator trained on it."""
+    home = smoke_home[0]
+    r = subprocess.run(
+        [sys.executable, "-m", "leti.estimator.cli", "train", "--device", "host"],
+        capture_output=True, text=True, env={**os.environ, "LETI_HOME": str(home)},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr[-2000:]
+    return home

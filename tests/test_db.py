@@ -24,17 +24,6 @@ def leti(*args, **kw):
     )
 
 
-@pytest.fixture(scope="module")
-def smoke_home(tmp_path_factory):
-    """One real smoke build on the host, shared by the read-only tests below."""
-    home = tmp_path_factory.mktemp("smoke_home")
-    env = {**os.environ, "LETI_HOME": str(home)}
-    start = time.time()
-    r = leti("db", "build", "--device", "host", "--suite", "smoke", env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return home, r, time.time() - start
-
-
 def test_smoke_build_measures_every_config(smoke_home, monkeypatch):
     home, r, _ = smoke_home
     monkeypatch.setenv("LETI_HOME", str(home))

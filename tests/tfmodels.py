@@ -93,6 +93,31 @@ def while_loop(path: Path) -> Path:
     return path
 
 
+def conv_sized(path: Path, hw: int) -> Path:
+    tf = _tf()
+    x = tf.keras.Input((hw, hw, 16), batch_size=1)
+    y = tf.keras.layers.Conv2D(16, 3, padding="same", bias_initializer="ones")(x)
+    return keras_to_tflite(tf.keras.Model(x, y), path)
+
+
+def conv_small(path: Path) -> Path:
+    return conv_sized(path, 24)
+
+
+def conv_4x(path: Path) -> Path:
+    """Four times conv_small's FLOPs (twice the height and width)."""
+    return conv_sized(path, 48)
+
+
+def with_sub(path: Path) -> Path:
+    """A conv followed by SUB, an op type the smoke suite never measures."""
+    tf = _tf()
+    x = tf.keras.Input((16, 16, 8), batch_size=1)
+    y = tf.keras.layers.Conv2D(8, 3, padding="same", bias_initializer="ones")(x)
+    z = tf.keras.layers.Subtract()([y, x])
+    return keras_to_tflite(tf.keras.Model(x, z), path)
+
+
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     f.__name__: f
     for f in (
@@ -104,5 +129,8 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
         fp16_conv,
         dynamic_batch_int8_dense,
         while_loop,
+        conv_small,
+        conv_4x,
+        with_sub,
     )
 }

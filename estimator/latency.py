@@ -1,0 +1,291 @@
+"""Whole-model latency from per-node predictions, with the runtime's reality applied.
+
+Composition rules: weight-preparation ops (constant DEQUANTIZE/DENSIFY) cost nothing per
+inference; fused activations are part of their producer's node; op types without a regressor
+get the device's analytic estimate and are marked ``analytic``; custom ops are priced
+analytically and marked ``custom``; on a GPU device, ops the delegate cannot run split the
+graph into partitions whose boundaries cost a GPU<->CPU copy each. A correction fitted on
+whole generated networks (per-invocation and per-node overhead, and a scale) closes the gap
+that summing single-op timings leaves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .features import op_record, vector
+from .graph import ModelGraph, Node, read_model
+from .throughput import Throughput
+
+# Ops the TFLite GPU delegate runs (its documented set plus the MediaPipe custom ops it
+# ships kernels for); anything else falls back to the CPU in its own partition.
+GPU_SUPPORTED = {
+    "ABS", "ADD", "AVERAGE_POOL_2D", "BATCH_MATMUL", "CAST", "CONCATENATION", "CONV_2D", "COS",
+    "DENSIFY", "DEPTH_TO_SPACE", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "DIV", "ELU", "EQUAL", "EXP",
+    "FLOOR", "FLOOR_DIV", "FLOOR_MOD", "FULLY_CONNECTED", "GATHER", "GREATER", "GREATER_EQUAL",
+    "HARD_SWISH", "LEAKY_RELU", "LESS", "LESS_EQUAL", "LOG", "LOGISTIC", "MAX_POOL_2D",
+    "MAXIMUM", "MEAN", "MINIMUM", "MIRROR_PAD", "MUL", "NEG", "NOT_EQUAL", "PACK", "PAD",
+    "PADV2", "POW", "PRELU", "QUANTIZE", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD", "RELU",
+    "RELU6", "RELU_N1_TO_1", "RESHAPE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "RSQRT",
+    "SIN", "SLICE", "SOFTMAX", "SPACE_TO_DEPTH", "SPLIT", "SQRT", "SQUARE",
+    "SQUARED_DIFFERENCE", "STRIDED_SLICE", "SUB", "SUM", "TANH", "TILE", "TRANSPOSE",
+    "TRANSPOSE_CONV", "UNPACK",
+    "CUSTOM:Convolution2DTransposeBias", "CUSTOM:MaxPoolingWithArgmax2D",
+    "CUSTOM:MaxUnpooling2D",
+}  # fmt: skip
+
+
+@dataclass
+class OpModel:
+    """A trained regressor for one op type, with its held-out error."""
+
+    op: str
+    name: str
+    model: Any
+    samples: int
+    metrics: dict[str, float]
+    log_q10: float
+    log_q90: float
+
+
+@dataclass
+class Correction:
+    """Whole-network gap: measured ~= invoke_ms + scale * sum(node) + per_node_ms * nodes."""
+
+    invoke_ms: float = 0.0
+    scale: float = 1.0
+    per_node_ms: float = 0.0
+    networks: int = 0
+    log_q10: float | None = None
+    log_q90: float | None = None
+    mape_before: float | None = None
+    mape_after: float | None = None
+
+
+@dataclass
+class NodeEstimate:
+    subgraph: int
+    index: int
+    op: str
+    ms: float
+    interval_ms: tuple[float, float]
+    share: float
+    source: str  # learned | analytic | free | custom
+    gpu_unsupported: bool = False
+    fused_activation: str = "NONE"
+    flops: int = 0
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.subgraph}:{self.index}"
+
+
+@dataclass
+class ModelEstimate:
+    model: str
+    device: str
+    total_ms: float
+    total_interval_ms: tuple[float, float]
+    nodes: list[NodeEstimate]
+    invoke_overhead_ms: float = 0.0
+    partitions: int = 1
+    transfer_ms: float = 0.0
+    calibrated: bool = True
+    estimator: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for n in d["nodes"]:
+            n["interval_ms"] = list(n["interval_ms"])
+        d["total_interval_ms"] = list(self.total_interval_ms)
+        return d
+
+    def slowest(self, k: int = 10) -> list[NodeEstimate]:
+        return sorted(self.nodes, key=lambda n: n.ms, reverse=True)[:k]
+
+
+class LatencyEstimator:
+    """Per-op regressors + throughput + correction for one device profile.
+
+    Load once (:func:`leti.estimator.store.load`), then :meth:`predict` or
+    :meth:`predict_many` as often as an architecture search needs.
+    """
+
+    def __init__(
+        self,
+        device_id: str,
+        op_models: dict[str, OpModel],
+        throughput: Throughput,
+        correction: Correction | None = None,
+        gpu: bool = False,
+        metadata: dict[str, Any] | None = None,
+        calibrated: bool = True,
+    ) -> None:
+        self.device_id = device_id
+        self.op_models = op_models
+        self.throughput = throughput
+        self.correction = correction or Correction()
+        self.gpu = gpu
+        self.metadata = metadata or {}
+        self.calibrated = calibrated
+
+    # --- raw per-node predictions ------------------------------------------------------------
+
+    def _raw(self, nodes: list[Node]) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+        """Uncorrected ms, source, and log-interval bounds for every node (batched per op)."""
+        n = len(nodes)
+        ms = np.zeros(n)
+        lo = np.zeros(n)
+        hi = np.zeros(n)
+        source = [""] * n
+        groups: dict[str, list[int]] = defaultdict(list)
+        t = self.throughput
+        for i, node in enumerate(nodes):
+            if node.role == "weight_prep":
+                source[i] = "free"
+            elif node.role == "custom":
+                source[i] = "custom"
+            elif node.op in self.op_models:
+                source[i] = "learned"
+                groups[node.op].append(i)
+                continue
+            else:
+                source[i] = "analytic"
+            if source[i] != "free":
+                nbytes = node.bytes_activations_read + node.bytes_weights_read + node.bytes_written
+                ms[i] = t.predict_ms(node.flops, nbytes)
+                lo[i], hi[i] = t.log_residual_q10, t.log_residual_q90
+        for op, idx in groups.items():
+            m = self.op_models[op]
+            X = np.array([vector(op_record(nodes[i])) for i in idx])
+            pred = np.exp(m.model.predict(X))
+            ms[idx] = pred
+            lo[idx], hi[idx] = m.log_q10, m.log_q90
+        return ms, source, lo, hi
+
+    def raw_total(self, graph: ModelGraph) -> tuple[float, int]:
+        """Sum of uncorrected node predictions and the count of costed nodes (for fitting)."""
+        ms, source, _, _ = self._raw(graph.nodes)
+        return float(ms.sum()), sum(1 for s in source if s != "free")
+
+    # --- composition -------------------------------------------------------------------------
+
+    def predict(
+        self, model: str | Path | bytes | ModelGraph, name: str | None = None
+    ) -> ModelEstimate:
+        graph = model if isinstance(model, ModelGraph) else read_model(model, name=name)
+        return self._compose(graph, *self._raw(graph.nodes))
+
+    def predict_many(self, models: list[str | Path | bytes | ModelGraph]) -> list[ModelEstimate]:
+        """Batch many models: one regressor call per op type across all of them."""
+        graphs = [m if isinstance(m, ModelGraph) else read_model(m) for m in models]
+        all_nodes = [n for g in graphs for n in g.nodes]
+        ms, source, lo, hi = self._raw(all_nodes)
+        out, start = [], 0
+        for g in graphs:
+            end = start + len(g.nodes)
+            out.append(
+                self._compose(g, ms[start:end], source[start:end], lo[start:end], hi[start:end])
+            )
+            start = end
+        return out
+
+    def _compose(
+        self, graph: ModelGraph, raw: np.ndarray, source: list[str], lo: np.ndarray, hi: np.ndarray
+    ) -> ModelEstimate:
+        c = self.correction
+        nodes: list[NodeEstimate] = []
+        costed = [s != "free" for s in source]
+        corrected = np.where(costed, raw * c.scale + c.per_node_ms, 0.0)
+        transfer_ms, partitions = 0.0, 1
+        unsupported = [self.gpu and n.op not in GPU_SUPPORTED and s != "free"
+                       for n, s in zip(graph.nodes, source, strict=True)]  # fmt: skip
+        if self.gpu:
+            transfer_ms, partitions, extra = self._partition_costs(graph, unsupported)
+            corrected = corrected + extra
+        total_nodes = float(corrected.sum())
+        total = c.invoke_ms + total_nodes + 0.0
+        for i, node in enumerate(graph.nodes):
+            v = float(corrected[i])
+            interval = (v * math.exp(lo[i]), v * math.exp(hi[i])) if v else (0.0, 0.0)
+            note = ""
+            if unsupported[i]:
+                note = "the GPU delegate cannot run this op: it runs on the CPU"
+            elif source[i] == "custom":
+                note = "custom op: priced analytically from the device's throughput"
+            elif source[i] == "analytic":
+                note = "no measurements of this op type: priced from the device's throughput"
+            elif source[i] == "free":
+                note = "prepares constant weights once; free per inference"
+            nodes.append(
+                NodeEstimate(
+                    subgraph=node.subgraph,
+                    index=node.index,
+                    op=node.op,
+                    ms=v,
+                    interval_ms=interval,
+                    share=v / total if total > 0 else 0.0,
+                    source=source[i],
+                    gpu_unsupported=unsupported[i],
+                    fused_activation=node.fused_activation,
+                    flops=node.flops,
+                    note=note,
+                )
+            )
+        return ModelEstimate(
+            model=graph.path,
+            device=self.device_id,
+            total_ms=total,
+            total_interval_ms=self._total_interval(total, nodes),
+            nodes=nodes,
+            invoke_overhead_ms=c.invoke_ms,
+            partitions=partitions,
+            transfer_ms=transfer_ms,
+            calibrated=self.calibrated,
+            estimator=self.summary(),
+        )
+
+    def _partition_costs(
+        self, graph: ModelGraph, unsupported: list[bool]
+    ) -> tuple[float, int, np.ndarray]:
+        """Each GPU->CPU->GPU boundary copies the crossing tensors both ways."""
+        extra = np.zeros(len(graph.nodes))
+        transfer, partitions, prev = 0.0, 1, False
+        for i, node in enumerate(graph.nodes):
+            if node.subgraph != 0:
+                continue
+            if unsupported[i] != prev:
+                partitions += 1
+            prev = unsupported[i]
+            if unsupported[i]:
+                nbytes = node.bytes_activations_read + node.bytes_written
+                cost = self.throughput.predict_ms(0, nbytes)
+                extra[i] = cost
+                transfer += cost
+        return transfer, partitions, extra
+
+    def _total_interval(self, total: float, nodes: list[NodeEstimate]) -> tuple[float, float]:
+        c = self.correction
+        if c.log_q10 is not None and c.log_q90 is not None and c.networks >= 5:
+            return total * math.exp(min(c.log_q10, 0.0)), total * math.exp(max(c.log_q90, 0.0))
+        # Too few whole networks to calibrate: combine node intervals as independent errors.
+        down = math.sqrt(sum((n.ms - n.interval_ms[0]) ** 2 for n in nodes))
+        up = math.sqrt(sum((n.interval_ms[1] - n.ms) ** 2 for n in nodes))
+        return max(total - down, 0.0), total + up
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "device": self.device_id,
+            "calibrated": self.calibrated,
+            "learned_op_types": sorted(self.op_models),
+            "trained_at": self.metadata.get("trained_at"),
+            "samples": sum(m.samples for m in self.op_models.values()),
+            "networks": self.correction.networks,
+        }

@@ -1,0 +1,209 @@
+"""Train a device's estimator from its measurements: per-op-type model selection by
+cross-validation, the analytic throughput fit, and the whole-network correction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import throughput as tp
+from .db import Database
+from .errors import LetiError
+from .features import vector
+from .latency import Correction, LatencyEstimator, OpModel
+from .regressors import candidates
+
+MIN_SAMPLES = 2
+
+
+def error_metrics(measured: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """MAPE, share within +-5% / +-10%, and R^2 (in ms), the figures every report uses."""
+    measured, predicted = np.asarray(measured, float), np.asarray(predicted, float)
+    rel = np.abs(predicted - measured) / measured
+    ss_res = float(np.sum((measured - predicted) ** 2))
+    ss_tot = float(np.sum((measured - measured.mean()) ** 2))
+    return {
+        "mape": float(rel.mean() * 100),
+        "within_5": float((rel <= 0.05).mean() * 100),
+        "within_10": float((rel <= 0.10).mean() * 100),
+        "r2": 1 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+        "n": int(len(measured)),
+    }
+
+
+def _cv_predictions(model: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """Held-out log-predictions for every row (5-fold, or leave-one-out when rows are few)."""
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, LeaveOneOut
+
+    n = len(y)
+    if n < 4:
+        return None
+    splitter = KFold(5, shuffle=True, random_state=0) if n >= 10 else LeaveOneOut()
+    out = np.zeros(n)
+    for train, test in splitter.split(X):
+        out[test] = clone(model).fit(X[train], y[train]).predict(X[test])
+    return out
+
+
+def fit_op_type(op: str, rows: list[dict[str, Any]]) -> tuple[OpModel, dict[str, Any]]:
+    X = np.array([vector(r["features"]) for r in rows])
+    y = np.log(np.array([r["median_ms"] for r in rows]))
+    report: dict[str, Any] = {"op": op, "samples": len(rows), "candidates": {}}
+    best_name, best_pred, best_mape = None, None, float("inf")
+    for name, model in candidates(len(rows)).items():
+        pred = _cv_predictions(model, X, y)
+        if pred is None:
+            best_name = name
+            break
+        m = error_metrics(np.exp(y), np.exp(pred))
+        report["candidates"][name] = m
+        if m["mape"] < best_mape:
+            best_name, best_pred, best_mape = name, pred, m["mape"]
+    assert best_name is not None
+    final = candidates(len(rows))[best_name].fit(X, y)
+    if best_pred is not None:
+        resid = y - best_pred
+        q10, q90 = (float(v) for v in np.quantile(resid, [0.1, 0.9]))
+        metrics = report["candidates"][best_name]
+    else:  # too few rows to hold any out: an honest, wide interval and no metrics
+        q10, q90 = -0.5, 0.5
+        metrics = {"mape": float("nan"), "within_5": float("nan"), "within_10": float("nan"),
+                   "r2": float("nan"), "n": len(rows)}  # fmt: skip
+    report["chosen"] = best_name
+    report["metrics"] = metrics
+    return OpModel(op, best_name, final, len(rows), metrics, min(q10, 0.0), max(q90, 0.0)), report
+
+
+def fit_throughput(rows: list[dict[str, Any]]) -> tp.Throughput:
+    f = [r["features"]["flops"] for r in rows]
+    b = [
+        r["features"]["bytes_in"] + r["features"]["bytes_w"] + r["features"]["bytes_out"]
+        for r in rows
+    ]
+    return tp.fit(np.array(f), np.array(b), np.array([r["median_ms"] for r in rows]))
+
+
+def fit_correction(est: LatencyEstimator, networks: list[tuple[Any, float]]) -> Correction:
+    """measured ~= invoke + scale * sum(node) + per_node * nodes (non-negative, relative error)."""
+    from scipy.optimize import nnls
+
+    if not networks:
+        return Correction()
+    sums, counts, measured = [], [], []
+    for graph, ms in networks:
+        s, n = est.raw_total(graph)
+        sums.append(s)
+        counts.append(n)
+        measured.append(ms)
+    S, N, M = np.array(sums), np.array(counts, float), np.array(measured)
+    before = float(np.mean(np.abs(S - M) / M) * 100)
+    if len(M) >= 8:
+        A = np.stack([np.ones_like(M), S, N], axis=1) / M[:, None]
+        (inv, scale, per_node), _ = nnls(A, np.ones_like(M))
+    else:  # few networks: a scale alone is all they can support
+        inv, per_node = 0.0, 0.0
+        scale = float(np.median(M / S))
+    c = Correction(float(inv), float(scale), float(per_node), len(M))
+    pred = c.invoke_ms + c.scale * S + c.per_node_ms * N
+    if len(M) >= 8:
+        # held-out residuals: refit without each network in turn
+        loo = []
+        for i in range(len(M)):
+            keep = np.arange(len(M)) != i
+            A = np.stack([np.ones(keep.sum()), S[keep], N[keep]], axis=1) / M[keep, None]
+            (a, b, g), _ = nnls(A, np.ones(keep.sum()))
+            loo.append(np.log(M[i] / (a + b * S[i] + g * N[i])))
+        c.log_q10, c.log_q90 = (float(v) for v in np.quantile(loo, [0.1, 0.9]))
+    c.mape_before = before
+    c.mape_after = float(np.mean(np.abs(pred - M) / M) * 100)
+    return c
+
+
+def data_hash(rows: list[dict[str, Any]], nets: list[dict[str, Any]]) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(f"{r['config_key']}:{r['median_ms']!r};".encode())
+    for n in nets:
+        h.update(f"{n['model_sha256']}:{n['median_ms']!r};".encode())
+    return h.hexdigest()[:16]
+
+
+def train(
+    db: Database,
+    device_id: str,
+    log: Callable[[str], None] | None = None,
+    load_network: Callable[[dict[str, Any]], Any] | None = None,
+) -> tuple[LatencyEstimator, dict[str, Any]]:
+    """Fit every op type measured on ``device_id``; returns the estimator and a report."""
+    say = log or (lambda _msg: None)
+    rows = [r for r in db.measurements(device_id) if r["features"] and r["median_ms"]]
+    if not rows:
+        raise LetiError(
+            f"no measurements for device {device_id}",
+            f"run 'leti db build --device {_cli_device(device_id)} --suite default' first",
+        )
+    start = time.time()
+    by_op: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_op[r["op_type"]].append(r)
+    op_models: dict[str, OpModel] = {}
+    reports = []
+    for op, op_rows in sorted(by_op.items()):
+        if len(op_rows) < MIN_SAMPLES:
+            say(f"{op}: {len(op_rows)} sample(s), priced analytically")
+            continue
+        model, rep = fit_op_type(op, op_rows)
+        op_models[op] = model
+        reports.append(rep)
+        m = rep["metrics"]
+        say(f"{op}: {len(op_rows)} samples, {rep['chosen']}, CV MAPE {m['mape']:.1f}%")
+    thr = fit_throughput(rows)
+    device = db.device(device_id) or {}
+    gpu = device.get("delegate") == "gpu"
+    est = LatencyEstimator(device_id, op_models, thr, gpu=gpu)
+    nets = db.model_measurements(device_id, kind="generated")
+    pairs = []
+    if nets and load_network is not None:
+        from .graph import read_model
+
+        for n in nets:
+            try:
+                pairs.append((read_model(load_network(n["spec"]), n["name"]), n["median_ms"]))
+            except Exception as exc:  # a spec this version cannot rebuild is left out
+                say(f"network {n['name']} left out: {exc}")
+    est.correction = fit_correction(est, pairs)
+    c = est.correction
+    if c.networks:
+        say(
+            f"whole-network correction on {c.networks} networks: scale {c.scale:.3f}, "
+            f"invoke {c.invoke_ms:.4f} ms, per node {c.per_node_ms:.4f} ms; "
+            f"MAPE {c.mape_before:.1f}% -> {c.mape_after:.1f}%"
+        )
+    report = {
+        "device": device_id,
+        "op_types": reports,
+        "throughput": thr.to_dict(),
+        "correction": c.__dict__,
+        "samples": len(rows),
+        "networks": c.networks,
+        "seconds": time.time() - start,
+        "data_hash": data_hash(rows, nets),
+        "analytic_only": sorted(op for op in by_op if op not in op_models),
+    }
+    est.metadata = {"report": json.loads(json.dumps(report, default=float))}
+    return est, report
+
+
+def _cli_device(device_id: str) -> str:
+    if device_id.startswith("host/"):
+        return "host"
+    if device_id.startswith("adb/"):
+        return "adb:" + device_id.split("/")[1].rsplit("-", 1)[-1]
+    return device_id

@@ -1,0 +1,176 @@
+"""The estimator trained on a real smoke build: predictions, composition rules, outputs, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+from leti.estimator.calibration import get_estimator
+from leti.estimator.db import open_db
+from leti.estimator.graph import read_model
+from leti.estimator.outputs import ESTIMATE_SCHEMA, MODEL_EXPLORER_SCHEMA
+from leti.estimator.store import load, paths_for
+
+
+def leti(*args, home=None):
+    env = {**os.environ, **({"LETI_HOME": str(home)} if home else {})}
+    return subprocess.run(
+        [sys.executable, "-m", "leti.estimator.cli", *args], capture_output=True, text=True, env=env
+    )
+
+
+@pytest.fixture
+def est(trained_home, monkeypatch):
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    return get_estimator(open_db(), "host")
+
+
+def test_predictions_positive_and_ordered(est, tf_model):
+    small = est.predict(tf_model("conv_small"))
+    big = est.predict(tf_model("conv_4x"))
+    assert (
+        read_model(tf_model("conv_4x")).totals()["macs"]
+        == 4 * read_model(tf_model("conv_small")).totals()["macs"]
+    )
+    assert small.total_ms > 0 and all(n.ms > 0 for n in small.nodes)
+    assert big.total_ms > 1.5 * small.total_ms
+    assert small.nodes[0].source == "learned"
+    lo, hi = small.total_interval_ms
+    assert lo <= small.total_ms <= hi
+
+
+def test_weight_prep_is_free(est, tf_model):
+    res = est.predict(tf_model("fp16_conv"))
+    deq = [n for n in res.nodes if n.op == "DEQUANTIZE"]
+    assert deq and all(n.ms == 0 and n.source == "free" for n in deq)
+    total_nodes = sum(n.ms for n in res.nodes)
+    assert res.total_ms == pytest.approx(res.invoke_overhead_ms + total_nodes)
+    conv = [n for n in res.nodes if n.op == "CONV_2D"][0]
+    assert conv.share == pytest.approx(conv.ms / res.total_ms)
+
+
+def test_analytic_fallback_is_flagged(est, tf_model):
+    res = est.predict(tf_model("with_sub"))
+    sub = [n for n in res.nodes if n.op == "SUB"][0]
+    assert sub.source == "analytic" and sub.ms > 0 and "no measurements" in sub.note
+    assert [n.source for n in res.nodes if n.op == "CONV_2D"] == ["learned"]
+
+
+def test_custom_ops_are_flagged(est, shared_models):
+    res = est.predict(shared_models / "hair_segmentation.tflite")
+    custom = [n for n in res.nodes if n.op.startswith("CUSTOM:")]
+    assert custom and all(n.source == "custom" and n.ms > 0 for n in custom)
+
+
+def test_gpu_partitions_cost_copies(est, shared_models):
+    import copy
+
+    gpu = copy.copy(est)
+    gpu.gpu = True
+    res = gpu.predict(shared_models / "face_detection_front.tflite")
+    assert res.partitions == 1 and res.transfer_ms == 0  # every op runs on the GPU delegate
+    knift = gpu.predict(shared_models / "knift_float.tflite")  # L2_NORMALIZATION is CPU-only
+    flagged = [n for n in knift.nodes if n.gpu_unsupported]
+    assert flagged and knift.partitions >= 2 and knift.transfer_ms > 0
+
+
+def test_python_api_batch_matches_single(est, tf_model):
+    paths = [tf_model("conv_small"), tf_model("fp16_conv"), tf_model("with_sub")]
+    many = est.predict_many(paths + [paths[0].read_bytes()])
+    single = [est.predict(p) for p in paths]
+    for a, b in zip(many, single, strict=False):
+        assert a.total_ms == pytest.approx(b.total_ms)
+    assert many[3].total_ms == pytest.approx(single[0].total_ms)
+
+
+def test_estimate_json_and_model_explorer(trained_home, tf_model):
+    r = leti("estimate", str(tf_model("fp16_conv")), "--format", "json", home=trained_home)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    jsonschema.validate(data, ESTIMATE_SCHEMA)
+    assert sum(n["share"] for n in data["nodes"]) <= 1.0 + 1e-9
+    r = leti(
+        "estimate", str(tf_model("fp16_conv")), "--format", "model-explorer", home=trained_home
+    )
+    me = json.loads(r.stdout)
+    jsonschema.validate(me, MODEL_EXPLORER_SCHEMA)
+    (graph,) = me["graphsData"].values()
+    assert set(graph["results"]) == {str(n["index"]) for n in data["nodes"]}
+    r = leti("estimate", str(tf_model("fp16_conv")), "--format", "csv", home=trained_home)
+    assert r.stdout.splitlines()[0].startswith("subgraph,index,op,ms")
+    r = leti("estimate", str(tf_model("fp16_conv")), home=trained_home)
+    assert "slowest 10" in r.stdout and "total:" in r.stdout
+
+
+def test_train_report_has_per_op_metrics(trained_home):
+    meta = json.loads(paths_for(load_id(trained_home))[1].read_text())
+    ops = {r["op"]: r for r in meta["report"]["op_types"]}
+    conv = ops["CONV_2D"]
+    assert conv["samples"] == 9 and set(conv["metrics"]) >= {"mape", "within_5", "within_10", "r2"}
+    assert meta["versions"]["scikit-learn"] and meta["feature_schema"]
+
+
+def load_id(home):
+    os.environ["LETI_HOME"] = str(home)
+    from leti.estimator.host import HostDevice
+
+    return HostDevice().profile.id
+
+
+def test_no_estimator_gives_the_fixing_command(tf_model, tmp_path):
+    r = leti("estimate", str(tf_model("conv")), home=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "no trained estimator" in r.stderr and "leti train --device host" in r.stderr
+
+
+def test_incompatible_or_corrupt_estimator(trained_home, tf_model, tmp_path):
+    import shutil
+
+    home = tmp_path / "copy"
+    shutil.copytree(trained_home, home)
+    device_id = load_id(home)
+    model_path, meta_path = paths_for(device_id, home / "estimators")
+    meta = json.loads(meta_path.read_text())
+    meta["versions"]["scikit-learn"] = "0.1"
+    meta_path.write_text(json.dumps(meta))
+    r = leti("estimate", str(tf_model("conv")), home=home)
+    assert r.returncode == 2 and "scikit-learn 0.1" in r.stderr and "leti train" in r.stderr
+    meta["versions"]["scikit-learn"] = json.loads(
+        (trained_home / "estimators" / meta_path.name).read_text()
+    )["versions"]["scikit-learn"]
+    meta_path.write_text(json.dumps(meta))
+    model_path.write_bytes(b"garbage, not a pickle")
+    r = leti("estimate", str(tf_model("conv")), home=home)
+    assert r.returncode == 2 and "cannot be loaded" in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(Exception, match="cannot be loaded"):
+        load(device_id, folder=home / "estimators")
+
+
+def test_evaluate_json(trained_home, tf_model):
+    models = [str(tf_model(n)) for n in ("conv_small", "conv_4x", "fp16_conv")]
+    r = leti("evaluate", *models, "--baselines", "--format", "json", home=trained_home)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert len(out["models"]) == 3 and all(m["measured_ms"] > 0 for m in out["models"])
+    assert set(out["scores"]) == {"leti", "flops-proportional", "gsoc-conv-only"}
+    for s in out["scores"].values():
+        assert {"mape", "within_5", "within_10", "spearman"} <= set(s)
+    # measured now, recorded for next time
+    again = json.loads(leti("evaluate", str(tf_model("conv_small")), "--format", "json",
+                            home=trained_home).stdout)  # fmt: skip
+    assert again["models"][0]["measured_ms"] == out["models"][0]["measured_ms"]
+
+
+def test_uncalibrated_device_runs_micro_benchmark(tmp_path, monkeypatch, tf_model):
+    monkeypatch.setenv("LETI_HOME", str(tmp_path))
+    db = open_db()
+    est = get_estimator(db, "host", allow_uncalibrated=True)
+    assert not est.calibrated and est.op_models == {}
+    assert len(db.measurements()) >= 8  # the micro-benchmark's real measurements are kept
+    res = est.predict(tf_model("conv_small"))
+    assert not res.calibrated and all(n.source == "analytic" for n in res.nodes)
+    assert res.total_ms > 0
