@@ -108,6 +108,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             for m in result["models"]]  # fmt: skip
     print(render(["model", "measured ms", "predicted ms", "error"], rows, right={1, 2, 3}))
     for name, s in result["scores"].items():
+        rho = "n/a" if s["spearman"] is None else f"{s['spearman']:.3f}"
         print(f"{name}: MAPE {s['mape']:.1f}%, within ±5% {s['within_5']:.0f}%, "
-              f"within ±10% {s['within_10']:.0f}%, Spearman {s['spearman']:.3f}")  # fmt: skip
+              f"within ±10% {s['within_10']:.0f}%, Spearman {rho}")  # fmt: skip
     return 0

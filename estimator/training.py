@@ -32,7 +32,7 @@ def error_metrics(measured: np.ndarray, predicted: np.ndarray) -> dict[str, floa
         "mape": float(rel.mean() * 100),
         "within_5": float((rel <= 0.05).mean() * 100),
         "within_10": float((rel <= 0.10).mean() * 100),
-        "r2": 1 - ss_res / ss_tot if ss_tot > 0 else float("nan"),
+        "r2": 1 - ss_res / ss_tot if ss_tot > 0 else None,
         "n": int(len(measured)),
     }
 
@@ -74,8 +74,7 @@ def fit_op_type(op: str, rows: list[dict[str, Any]]) -> tuple[OpModel, dict[str,
         metrics = report["candidates"][best_name]
     else:  # too few rows to hold any out: an honest, wide interval and no metrics
         q10, q90 = -0.5, 0.5
-        metrics = {"mape": float("nan"), "within_5": float("nan"), "within_10": float("nan"),
-                   "r2": float("nan"), "n": len(rows)}  # fmt: skip
+        metrics = {"mape": None, "within_5": None, "within_10": None, "r2": None, "n": len(rows)}
     report["chosen"] = best_name
     report["metrics"] = metrics
     return OpModel(op, best_name, final, len(rows), metrics, min(q10, 0.0), max(q90, 0.0)), report
@@ -163,7 +162,8 @@ def train(
         op_models[op] = model
         reports.append(rep)
         m = rep["metrics"]
-        say(f"{op}: {len(op_rows)} samples, {rep['chosen']}, CV MAPE {m['mape']:.1f}%")
+        cv = "too few to cross-validate" if m["mape"] is None else f"CV MAPE {m['mape']:.1f}%"
+        say(f"{op}: {len(op_rows)} samples, {rep['chosen']}, {cv}")
     thr = fit_throughput(rows)
     device = db.device(device_id) or {}
     gpu = device.get("delegate") == "gpu"

@@ -1,11 +1,129 @@
-"""The ``leti-view`` command (the viewer arrives with the viewer issue)."""
+"""The ``leti-view`` command: open a model's graph with latency badges in the browser."""
 
 from __future__ import annotations
 
+import argparse
+import ipaddress
+import os
 import sys
+import threading
+import webbrowser
 from collections.abc import Sequence
+from pathlib import Path
+
+from leti.estimator.errors import LetiError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="leti-view",
+        description="Open a TFLite model's graph in the browser with a predicted latency on "
+        "every node.",
+    )
+    p.add_argument("model", nargs="?", help="a .tflite file")
+    p.add_argument("--demo", action="store_true", help="open a generated MobileNetV2 (no download)")
+    p.add_argument("--device", default="host", help="'host' or 'adb:SERIAL' (default: host)")
+    p.add_argument("--threads", type=int, default=1, help="host CPU threads (default: 1)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL, open nothing")
+    p.add_argument("--db", help="database URL or SQLite path (default: in LETI_HOME)")
+    p.add_argument("--max-upload-mb", type=int, default=256)
+    return p
+
+
+def demo_model() -> Path:
+    """MobileNetV2 (alpha 0.5, 160x160, random weights) built with Keras, cached in LETI_HOME."""
+    from leti.estimator.paths import leti_home
+
+    path = leti_home() / "demo" / "mobilenet_v2_0.5_160.tflite"
+    if not path.exists():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        import tensorflow as tf
+        from leti.estimator.opgen import convert
+
+        print("building the demo model (MobileNetV2 with Keras, once)...", file=sys.stderr)
+        model = tf.keras.applications.MobileNetV2(
+            alpha=0.5, input_shape=(160, 160, 3), weights=None
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(convert(model))
+    return path
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    print("leti-view: the viewer is not built yet; use 'leti inspect MODEL'", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    try:
+        return serve(args)
+    except LetiError as exc:
+        print(f"leti-view: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def serve(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from .app import ViewerState, create_app
+
+    if args.demo:
+        path = demo_model()
+    elif args.model:
+        path = Path(args.model)
+    else:
+        raise LetiError("no model given", "pass a .tflite file, or --demo for a generated one")
+    from leti.estimator.graph import read_model
+
+    data = path.read_bytes() if path.is_file() else None
+    if data is None:
+        read_model(path)  # raises the precise one-line error (missing, directory, ...)
+    state = ViewerState(device=args.device, threads=args.threads, db_url=args.db,
+                        max_upload_mb=args.max_upload_mb)  # fmt: skip
+    model = state.add_model(data, path.name)
+    state.db()  # a corrupt or read-only database is reported now, not on the first request
+    app = create_app(state)
+    try:
+        server = make_server(args.host, args.port, app, threaded=True)
+    except OSError as exc:
+        raise LetiError(f"cannot listen on {args.host}:{args.port} ({exc.strerror})",
+                        "choose another --port") from None  # fmt: skip
+    host = args.host if ":" not in args.host else f"[{args.host}]"
+    url = f"http://{host}:{server.server_port}/m/{model.id}/"
+    if not is_loopback(args.host):
+        print(
+            f"leti-view: warning: listening on {args.host}, reachable from other machines; "
+            "anyone who can reach it can see your model",
+            file=sys.stderr,
+        )
+    print(f"leti-view: {path.name} ({len(model.graph.nodes)} operators) at {url}", flush=True)
+    print("press Ctrl-C to stop", flush=True)
+    # Warm the estimator (or the uncalibrated micro-benchmark) while the browser starts.
+    threading.Thread(target=_warm, args=(state,), daemon=True).start()
+    if not args.no_browser:
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nleti-view: stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
+def _warm(state) -> None:
+    try:
+        state.estimator(state.device)
+    except Exception as exc:  # the page reports it on its own request
+        print(f"leti-view: {exc}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

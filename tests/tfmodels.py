@@ -118,6 +118,14 @@ def with_sub(path: Path) -> Path:
     return keras_to_tflite(tf.keras.Model(x, z), path)
 
 
+def small_net(path: Path) -> Path:
+    """A MobileNet-style block stack with fused activations (Netron skips DOM ids for them)."""
+    from leti.estimator.netgen import build
+
+    spec = dict(family="mobilenet", res=48, width=8, depth=3, seed=2)
+    return keras_to_tflite(build(spec), path)
+
+
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     f.__name__: f
     for f in (
@@ -132,5 +140,6 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
         conv_small,
         conv_4x,
         with_sub,
+        small_net,
     )
 }

@@ -1,0 +1,86 @@
+"""Background jobs for the settings page: one at a time, progress you can re-attach to,
+cancellation between measurements (each measurement is already committed)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class JobBusy(Exception):
+    """A job is already running."""
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    params: dict[str, Any]
+    state: str = "running"  # running | done | failed | cancelled
+    progress: dict[str, Any] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+    message: str = ""
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "params": self.params,
+            "state": self.state,
+            "progress": self.progress,
+            "log": self.log[-30:],
+            "message": self.message,
+            "started": self.started,
+            "finished": self.finished,
+            "elapsed_s": (self.finished or time.time()) - self.started,
+        }
+
+
+class JobManager:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.current: Job | None = None
+
+    def start(self, kind: str, params: dict[str, Any], work: Callable[[Job], str]) -> Job:
+        with self._lock:
+            if self.current is not None and self.current.state == "running":
+                raise JobBusy(
+                    f"a {self.current.kind} job is already running; wait for it or cancel it"
+                )
+            job = Job(uuid.uuid4().hex[:12], kind, params)
+            self.current = job
+        threading.Thread(target=self._run, args=(job, work), daemon=True).start()
+        return job
+
+    def _run(self, job: Job, work: Callable[[Job], str]) -> None:
+        try:
+            job.message = work(job) or "finished"
+            job.state = "cancelled" if job.cancel.is_set() else "done"
+        except Exception as exc:  # the page shows what went wrong; nothing measured is lost
+            job.state = "failed"
+            job.message = str(exc) or type(exc).__name__
+            job.log.append(traceback.format_exc(limit=3))
+        finally:
+            job.finished = time.time()
+
+    def cancel(self) -> Job | None:
+        job = self.current
+        if job is not None and job.state == "running":
+            job.cancel.set()
+        return job
+
+    def wait(self, timeout: float) -> bool:
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.current is None or self.current.state != "running":
+                return True
+            time.sleep(0.05)
+        return False

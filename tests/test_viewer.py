@@ -1,0 +1,193 @@
+"""The viewer in a real browser (headless Debian Chromium driven by Playwright)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+from browser import ARTIFACTS, browser_page, live_server
+from leti.estimator.db import open_db
+from leti.estimator.graph import read_model
+from leti.server.app import ViewerState
+
+pytestmark = pytest.mark.browser
+
+
+def make_state(path, **kw) -> ViewerState:
+    state = ViewerState(**kw)
+    state.add_model(path.read_bytes(), path.name)
+    return state
+
+
+def open_graph(page, base, state):
+    page.goto(f"{base}/m/{state.initial}/")
+    page.wait_for_selector("body[data-leti-drawn-at]", timeout=60000)
+
+
+def outside(page, base):
+    return [u for u in page.requests if not u.startswith(base) and not u.startswith("data:")]
+
+
+def post(url, body, token):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("X-CSRF-Token", token)
+    try:
+        with urllib.request.urlopen(req) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_badges_tooltip_redraw_and_privacy(trained_home, monkeypatch, tf_model):
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    path = tf_model("small_net")
+    ops = len(read_model(path).nodes)
+    state = make_state(path)
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        assert page.locator("g.leti-badge").count() == ops
+        assert page.get_attribute("body", "data-leti-badges") == str(ops)
+        # hover a node: the tooltip names the op and gives a number in ms
+        page.locator("g.node:has(g.leti-badge)").first.hover()
+        tip = page.locator("#leti-tooltip")
+        tip.wait_for(state="visible")
+        assert re.search(r"predicted: [0-9.e-]+ ms", tip.inner_text())
+        assert "source: learned" in tip.inner_text()
+        # the panel: total, slowest nodes, roll-up
+        assert re.match(r"[0-9.]+ ms", page.locator("#leti-total").inner_text())
+        assert page.locator("tr.leti-slow-row").count() == min(10, ops)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "graph-view.png"))
+        # redraw (Netron's "show attributes" toggle rebuilds the SVG): badges come back
+        before = page.locator("#canvas").bounding_box()
+        page.keyboard.press("Control+d")  # Netron's accelerator for Show Attributes
+        for _ in range(100):
+            box = page.locator("#canvas").bounding_box()
+            if box and before and box["height"] != before["height"]:
+                break
+            page.wait_for_timeout(50)
+        assert page.locator("#canvas").bounding_box()["height"] != before["height"]
+        page.wait_for_timeout(300)
+        assert page.locator("g.leti-badge").count() == ops
+        # a click on a slowest-node row focuses it without errors
+        page.locator("tr.leti-slow-row").first.click()
+        # export links answer with data
+        csv = page.request.get(f"{base}/api/export/{state.initial}.csv").text()
+        assert (
+            csv.splitlines()[0].startswith("subgraph,index,op,ms")
+            and len(csv.splitlines()) == ops + 1
+        )
+        assert page.errors == []
+        assert outside(page, base) == []
+
+
+def test_real_model_badges(trained_home, monkeypatch, shared_models):
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    state = make_state(shared_models / "face_landmark.tflite")
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        assert page.locator("g.leti-badge").count() == 97
+        assert outside(page, base) == []
+
+
+def test_bad_upload_shows_error_and_good_upload_opens(
+    trained_home, monkeypatch, tf_model, tmp_path
+):
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    state = make_state(tf_model("conv"))
+    bad = tmp_path / "picture.tflite"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        page.set_input_files("#leti-open", str(bad))
+        msg = page.locator("#leti-message")
+        msg.wait_for(state="visible")
+        assert "cannot open picture.tflite" in msg.inner_text()
+        assert "not a TFLite model" in msg.inner_text()
+        page.set_input_files("#leti-open", str(tf_model("fp16_conv")))
+        page.wait_for_url(re.compile(r".*/m/[0-9a-f]{16}/$"))
+        page.wait_for_selector("body[data-leti-drawn-at]", timeout=60000)
+        ops = len(read_model(tf_model("fp16_conv")).nodes)
+        assert page.locator("g.leti-badge").count() == ops
+        assert page.locator("g.leti-free").count() >= 1  # the fp16 DEQUANTIZE nodes
+        assert outside(page, base) == []
+
+
+def test_state_changes_need_csrf_and_uploads_are_capped(trained_home, monkeypatch, tf_model):
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    state = make_state(tf_model("conv"), max_upload_mb=1)
+    with live_server(state) as base:
+        code, body = post(f"{base}/api/jobs", {"kind": "retrain"}, token=None)
+        assert code == 403 and "CSRF" in body["error"]
+        big = b"x" * (2 * 1024 * 1024)
+        req = urllib.request.Request(f"{base}/api/models", data=big, method="POST")
+        req.add_header("X-CSRF-Token", state.csrf)
+        req.add_header("Content-Type", "multipart/form-data; boundary=x")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req)
+        assert err.value.code == 413 and "upload limit" in json.loads(err.value.read())["error"]
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{base}/m/ffffffffffffffff/model.tflite")
+        assert err.value.code == 404
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{base}/m/{state.initial}/..%2F..%2Fetc%2Fpasswd")
+        assert err.value.code == 404
+
+
+def test_settings_rebuild_progress_and_single_job(tmp_path, monkeypatch, tf_model):
+    monkeypatch.setenv("LETI_HOME", str(tmp_path))
+    state = make_state(tf_model("conv"))
+    with live_server(state) as base, browser_page() as page:
+        page.goto(f"{base}/settings")
+        page.wait_for_selector("#job-device option[value=host]", state="attached")
+        before = len(open_db().measurements())
+        page.select_option("#job-suite", "smoke")
+        page.click("#rebuild-button")
+        status = page.locator("#job-status")
+        status.wait_for(state="visible")
+        seen = set()
+        for _ in range(600):
+            if status.get_attribute("data-state") == "running":
+                seen.add(status.get_attribute("data-done"))
+                if len(seen) == 3:
+                    break
+            page.wait_for_timeout(100)
+        assert len(seen) >= 2, "no live progress updates"
+        # a second job is refused while one runs
+        code, body = post(f"{base}/api/jobs", {"kind": "rebuild", "suite": "smoke"}, state.csrf)
+        assert code == 409 and "already running" in body["error"]
+        # a reload re-attaches to the running job
+        page.reload()
+        page.locator("#job-status").wait_for(state="visible")
+        for _ in range(1200):
+            if page.locator("#job-status").get_attribute("data-state") == "done":
+                break
+            page.wait_for_timeout(100)
+        assert page.locator("#job-status").get_attribute("data-state") == "done"
+        assert len(open_db().measurements()) > before + 30
+        page.wait_for_timeout(1000)
+        assert int(page.locator("#db-summary").get_attribute("data-count")) > 30
+        assert outside(page, base) == []
+
+
+def test_first_run_is_uncalibrated_then_calibrates(tmp_path, monkeypatch, tf_model):
+    monkeypatch.setenv("LETI_HOME", str(tmp_path))
+    path = tf_model("conv_small")
+    state = make_state(path)
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        assert page.locator("#leti-banner").is_visible()
+        assert page.locator("g.leti-analytic").count() == len(read_model(path).nodes)
+        page.click("#leti-calibrate-smoke")
+        for _ in range(1800):
+            if page.locator("g.leti-learned").count():
+                break
+            page.wait_for_timeout(100)
+        assert page.locator("g.leti-learned").count() == len(read_model(path).nodes)
+        assert page.locator("#leti-banner").count() == 0
+        assert outside(page, base) == []
