@@ -353,7 +353,12 @@ def open_db(url: str | None = None, create: bool = True) -> Database:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         if create:
-            metadata.create_all(engine)
+            try:
+                metadata.create_all(engine)
+            except OperationalError as exc:
+                if "already exists" not in str(exc):
+                    raise
+                metadata.create_all(engine)  # another process created it at the same moment
         with engine.begin() as c:
             row = c.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
             if row is None:

@@ -62,7 +62,9 @@ class ViewerState:
     estimators: dict[str, LatencyEstimator] = field(default_factory=dict)
     jobs: JobManager = field(default_factory=JobManager)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    estimator_lock: threading.Lock = field(default_factory=threading.Lock)
     initial: str | None = None
+    _db: Any = None
 
     def add_model(self, data: bytes, name: str) -> LoadedModel:
         graph = read_model(data, name=name)  # raises ModelFormatError with a clear message
@@ -74,18 +76,22 @@ class ViewerState:
         return model
 
     def db(self):
-        return open_db(self.db_url)
+        with self.lock:  # one engine for the app; concurrent first requests must not race
+            if self._db is None:
+                self._db = open_db(self.db_url)
+            return self._db
 
     def estimator(self, spec: str) -> LatencyEstimator:
-        with self.lock:  # one calibration at a time; later callers reuse the result
+        db = self.db()
+        with self.estimator_lock:  # one calibration at a time; later callers reuse the result
             if spec not in self.estimators:
                 self.estimators[spec] = get_estimator(
-                    self.db(), spec, self.threads, allow_uncalibrated=spec == "host"
+                    db, spec, self.threads, allow_uncalibrated=spec == "host"
                 )
             return self.estimators[spec]
 
     def forget_estimators(self) -> None:
-        with self.lock:
+        with self.estimator_lock:
             self.estimators.clear()
 
 

@@ -115,7 +115,7 @@ def test_train_report_has_per_op_metrics(trained_home):
 
 
 def load_id(home):
-    os.environ["LETI_HOME"] = str(home)
+    """The host profile id (it depends on the CPU and threads, not on LETI_HOME)."""
     from leti.estimator.host import HostDevice
 
     return HostDevice().profile.id

@@ -24,7 +24,12 @@ def make_state(path, **kw) -> ViewerState:
 
 def open_graph(page, base, state):
     page.goto(f"{base}/m/{state.initial}/")
-    page.wait_for_selector("body[data-leti-drawn-at]", timeout=60000)
+    try:
+        page.wait_for_selector("body[data-leti-drawn-at]", timeout=90000)
+    except Exception:
+        fatal = page.locator("#leti-fatal")
+        detail = fatal.inner_text() if fatal.count() else "no error shown"
+        raise AssertionError(f"badges never drawn: {detail}; page errors {page.errors}") from None
 
 
 def outside(page, base):
