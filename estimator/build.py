@@ -77,7 +77,11 @@ class Plan:
 
 
 def make_plan(
-    suite: str | None = "smoke", models: list[str] | None = None, grids: list[str] | None = None
+    suite: str | None = "smoke",
+    models: list[str] | None = None,
+    grids: list[str] | None = None,
+    adaptive: int = 0,
+    device_id: str | None = None,
 ) -> Plan:
     configs: list[OpConfig] = []
     sources: list[str] = []
@@ -101,8 +105,22 @@ def make_plan(
         sources.append(f"model:{m}")
         if skipped:
             notes.append(f"{m}: {len(skipped)} ops have no generator and are not measured")
+    if adaptive:
+        from .configs import adaptive as adaptive_configs
+        from .store import read_metadata
+
+        meta = read_metadata(device_id) if device_id else None
+        if meta is None:
+            raise LetiError(
+                "adaptive sampling needs a trained estimator for this device",
+                "run 'leti train' after a first build",
+            )
+        # a new seed per round, so repeated rounds keep adding new configurations
+        seed = int(meta.get("data_hash") or "0", 16) % 2**31
+        configs += adaptive_configs(meta["report"], adaptive, seed)
+        sources.append(f"adaptive:{adaptive}")
     if not configs and not networks:
-        raise LetiError("nothing to build", "pass --suite, --grid or --from-model")
+        raise LetiError("nothing to build", "pass --suite, --grid, --from-model or --adaptive")
     return Plan(dedupe(configs), networks, suite, sources, notes)
 
 

@@ -7,6 +7,7 @@ new device needs for the estimator, about 20 minutes on a 2-core host) and ``ful
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -101,8 +102,6 @@ def _channels(rng: random.Random, lo: int = 8, hi: int = 1280) -> int:
 
 
 def _log2(x: float) -> float:
-    import math
-
     return math.log2(x)
 
 
@@ -233,6 +232,30 @@ def micro() -> list[OpConfig]:
         out.append(OpConfig("ADD", dict(h=h, w=h, cin=32), "micro"))
     out.append(OpConfig("MAX_POOL_2D", dict(h=56, w=56, cin=32, k=2, s=2), "micro"))
     return out
+
+
+def adaptive(report: dict[str, Any], budget: int, seed: int) -> list[OpConfig]:
+    """``budget`` new random configurations, shared out by each op type's held-out error.
+
+    An op type gets samples in proportion to MAPE x sqrt(samples so far) (the error it
+    contributes); op types without a report count as the worst one.
+    """
+    errs = {}
+    for r in report.get("op_types", []):
+        mape = r["metrics"]["mape"]
+        known = mape is not None and math.isfinite(mape)
+        errs[r["op"]] = (mape if known else 50.0) * r["samples"] ** 0.5
+    for op in DEFAULT_COUNTS:
+        errs.setdefault(op, max(errs.values(), default=1.0))
+    total = sum(errs.values()) or 1.0
+    shares = {op: budget * e / total for op, e in errs.items() if op in DEFAULT_COUNTS}
+    counts = {op: int(v) for op, v in shares.items()}
+    # largest remainders take what flooring left over, so the counts add up to the budget
+    for op in sorted(shares, key=lambda o: shares[o] - counts[o], reverse=True):
+        if sum(counts.values()) >= budget:
+            break
+        counts[op] += 1
+    return [OpConfig(c.op, c.params, "adaptive") for c in sampled(counts, seed=seed)]
 
 
 def suite_configs(suite: str) -> list[OpConfig]:

@@ -27,6 +27,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suite", choices=SUITES, help="smoke (~1 min), default (~20 min), full")
     p.add_argument("--grid", action="append", choices=["gsoc", "wide"], help="add a grid")
     p.add_argument("--from-model", action="append", default=[], help="every op config in MODEL")
+    p.add_argument(
+        "--adaptive",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N more random configs, most where the trained estimator's error is highest",
+    )
     p.add_argument("--db", help="database URL or SQLite path (default: in LETI_HOME)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_build_cmd)
@@ -57,9 +64,15 @@ def _fmt(args: argparse.Namespace) -> str:
 
 def run_build_cmd(args: argparse.Namespace) -> int:
     suite = args.suite
-    if not suite and not args.grid and not args.from_model:
+    if not suite and not args.grid and not args.from_model and not args.adaptive:
         suite = "smoke"
-    plan = make_plan(suite, args.from_model, args.grid)
+    device_id = None
+    if args.adaptive:
+        from .calibration import device_id_for
+
+        device_id = device_id_for((args.devices or ["host"])[0], open_db(args.db), args.threads,
+                                  args.delegate)  # fmt: skip
+    plan = make_plan(suite, args.from_model, args.grid, args.adaptive, device_id)
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     specs = args.devices or ["host"]

@@ -110,11 +110,12 @@ def serve(args: argparse.Namespace) -> int:
     if not args.no_browser:
         webbrowser.open(url)
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl-C (werkzeug catches KeyboardInterrupt)
     except KeyboardInterrupt:
-        print("\nleti-view: stopped", file=sys.stderr)
+        pass
     finally:
         server.server_close()
+    print("\nleti-view: stopped", file=sys.stderr)
     return 0
 
 
