@@ -25,7 +25,7 @@ def suite_specs(suite: str) -> list[dict[str, Any]]:
             dict(family="resnet", res=32, width=16, depth=2, seed=3),
         ]
     rng = random.Random(1122 if suite == "default" else 2211)
-    n = 36 if suite == "default" else 72
+    n = 48 if suite == "default" else 96
     out = []
     for i in range(n):
         family = FAMILIES[i % len(FAMILIES)]
@@ -33,8 +33,8 @@ def suite_specs(suite: str) -> list[dict[str, Any]]:
             dict(
                 family=family,
                 res=rng.choice([64, 96, 128, 160, 192, 224] if family != "unet" else [64, 96, 128]),
-                width=rng.choice([8, 16, 24, 32, 48]),
-                depth=rng.choice([2, 3, 4, 5, 6]),
+                width=rng.choice([8, 16, 24, 32, 48, 64, 96]),
+                depth=rng.choice([2, 3, 4, 5, 6, 7]),
                 seed=i,
             )
         )
@@ -59,7 +59,8 @@ def build(spec: dict[str, Any]) -> Any:
         for _ in range(depth):
             x = conv(x, c)
             x = conv(x, c)
-            x = L.MaxPooling2D(2)(x)
+            if x.shape[1] >= 4:
+                x = L.MaxPooling2D(2)(x)
             c = min(c * 2, 256)
         x = L.GlobalAveragePooling2D()(x)
         x = L.Dense(10)(x)
