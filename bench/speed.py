@@ -23,7 +23,7 @@ from synthetic import stacked  # noqa: E402
 
 
 def wall(cmd: list[str], repeat: int) -> tuple[float, int]:
-    """Median wall seconds of a fresh process, and its peak RSS in KB."""
+    """Median wall seconds of a fresh process, and its own peak RSS in KB (GNU time)."""
     times, peak = [], 0
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -31,7 +31,9 @@ def wall(cmd: list[str], repeat: int) -> tuple[float, int]:
         times.append(time.perf_counter() - t0)
         if r.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed: {r.stderr[-500:]}")
-        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    timed = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    if timed.returncode == 0:
+        peak = int(timed.stderr.strip().splitlines()[-1])
     return statistics.median(times), peak
 
 
@@ -91,7 +93,7 @@ def main() -> None:
 
 {md_table(["model", "ops", "`leti estimate` s", "`leti inspect` s"], rows)}
 
-Peak memory of those processes: {max(d["peak_rss_kb"] for d in data.values()) / 1024:.0f} MB.
+Peak memory (RSS) of one such process: {max(d["peak_rss_kb"] for d in data.values()) / 1024:.0f} MB.
 
 ### Python API, estimator loaded once (250-op model)
 
@@ -106,7 +108,9 @@ Peak memory of those processes: {max(d["peak_rss_kb"] for d in data.values()) / 
         )
     }
 
-Reading one 250-op model: {parse_s * 1000:.1f} ms.
+Reading one 250-op model: {parse_s * 1000:.1f} ms. The same model's bytes are predicted
+repeatedly (an architecture search loop sees similar ones); nothing is cached across calls
+except decoded op-option tables, which repeat within any one model too.
 """
     save("speed", {"cli": data, "api": api}, md)
 

@@ -253,12 +253,7 @@ def _measure_config(
         status="ok",
         features=record,
         model_sha256=sha,
-        median_ms=t.median_ms,
-        p10_ms=t.p10_ms,
-        p90_ms=t.p90_ms,
-        mean_ms=t.mean_ms,
-        runs=t.runs,
-        stats=t.extra,
+        **t.columns(),
     )
     prog.measured += 1
 
@@ -301,12 +296,7 @@ def record_model_measurement(
         kind=kind,
         spec=spec,
         operators=len(graph.nodes),
-        median_ms=t.median_ms,
-        p10_ms=t.p10_ms,
-        p90_ms=t.p90_ms,
-        mean_ms=t.mean_ms,
-        runs=t.runs,
-        stats=t.extra,
+        **t.columns(),
         runtime=profile.runtime,
         runtime_version=profile.runtime_version,
         build_id=build_id,

@@ -7,11 +7,14 @@ node from the device's own throughput, fitted on a few seconds of real measureme
 
 from __future__ import annotations
 
-from .db import Database
+from typing import TYPE_CHECKING
+
 from .errors import LetiError
 from .latency import LatencyEstimator
 from .store import load
-from .training import fit_throughput
+
+if TYPE_CHECKING:  # the database (SQLAlchemy) is imported only when a lookup needs it
+    from .db import Database
 
 
 def device_id_for(
@@ -46,6 +49,8 @@ def device_id_for(
 def uncalibrated(
     db: Database, device_id: str, spec: str = "host", threads: int = 1
 ) -> LatencyEstimator:
+    from .training import fit_throughput
+
     rows = [r for r in db.measurements(device_id) if r["features"] and r["median_ms"]]
     if len(rows) < 5:
         from .build import make_plan, run_build

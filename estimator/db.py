@@ -25,6 +25,21 @@ from .paths import default_db_url
 SCHEMA_VERSION = 1
 metadata = sa.MetaData()
 
+
+def _timing_columns() -> list[sa.Column]:
+    """Latency statistics and the runtime that produced them (op- and model-level alike)."""
+    return [
+        sa.Column("median_ms", sa.Float),
+        sa.Column("p10_ms", sa.Float),
+        sa.Column("p90_ms", sa.Float),
+        sa.Column("mean_ms", sa.Float),
+        sa.Column("runs", sa.Integer),
+        sa.Column("stats", sa.JSON),
+        sa.Column("runtime", sa.String(50)),
+        sa.Column("runtime_version", sa.String(50)),
+    ]
+
+
 devices = sa.Table(
     "devices",
     metadata,
@@ -68,14 +83,7 @@ measurements = sa.Table(
     sa.Column("model_sha256", sa.String(64)),
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("error", sa.Text),
-    sa.Column("median_ms", sa.Float),
-    sa.Column("p10_ms", sa.Float),
-    sa.Column("p90_ms", sa.Float),
-    sa.Column("mean_ms", sa.Float),
-    sa.Column("runs", sa.Integer),
-    sa.Column("stats", sa.JSON),
-    sa.Column("runtime", sa.String(50)),
-    sa.Column("runtime_version", sa.String(50)),
+    *_timing_columns(),
     sa.Column("delegate", sa.String(20)),
     sa.Column("threads", sa.Integer),
     sa.Column("build_id", sa.Integer),
@@ -93,14 +101,7 @@ model_measurements = sa.Table(
     sa.Column("kind", sa.String(20), nullable=False),  # generated | user
     sa.Column("spec", sa.JSON),
     sa.Column("operators", sa.Integer),
-    sa.Column("median_ms", sa.Float),
-    sa.Column("p10_ms", sa.Float),
-    sa.Column("p90_ms", sa.Float),
-    sa.Column("mean_ms", sa.Float),
-    sa.Column("runs", sa.Integer),
-    sa.Column("stats", sa.JSON),
-    sa.Column("runtime", sa.String(50)),
-    sa.Column("runtime_version", sa.String(50)),
+    *_timing_columns(),
     sa.Column("build_id", sa.Integer),
     sa.Column("measured_at", sa.String(32), nullable=False),
     sa.UniqueConstraint("device_id", "model_sha256", name="uq_model_measurement"),

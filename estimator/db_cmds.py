@@ -9,9 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from .build import make_plan, run_build
 from .configs import SUITES
-from .db import open_db
 from .device_cmds import add_device_options
 from .devices import open_device
 from .errors import LetiError
@@ -62,7 +60,15 @@ def _fmt(args: argparse.Namespace) -> str:
     return "csv" if str(args.file).endswith(".csv") else "jsonl"
 
 
+def open_db(url: str | None):
+    from .db import open_db as _open
+
+    return _open(url)
+
+
 def run_build_cmd(args: argparse.Namespace) -> int:
+    from .build import make_plan, run_build
+
     suite = args.suite
     if not suite and not args.grid and not args.from_model and not args.adaptive:
         suite = "smoke"

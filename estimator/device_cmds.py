@@ -6,9 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .db import open_db
 from .devices import DEVICE_HELP, list_devices, open_device
-from .graph import read_model
 from .tables import render
 
 
@@ -71,6 +69,8 @@ def run_devices(args: argparse.Namespace) -> int:
 
 def run_measure(args: argparse.Namespace) -> int:
     from .build import record_model_measurement
+    from .db import open_db
+    from .graph import read_model
 
     graph = read_model(args.model)  # bad files fail here, before any device work
     device = device_from_args(args)

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .db import open_db
 from .device_cmds import add_device_options
 from .graph import read_model
 from .tables import render
@@ -42,6 +41,12 @@ def _load_network(spec: dict[str, Any]) -> bytes:
     from .build import network_model
 
     return network_model(spec)
+
+
+def open_db(url: str | None):
+    from .db import open_db as _open
+
+    return _open(url)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -78,8 +83,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     from .calibration import get_estimator
 
     graph = read_model(args.model)  # bad input fails before loading anything heavy
-    db = open_db(args.db)
-    est = get_estimator(db, args.device, args.threads, args.delegate)
+    est = get_estimator(lambda: open_db(args.db), args.device, args.threads, args.delegate)
     result = est.predict(graph)
     if args.format == "json":
         print(outputs.dumps(outputs.as_json(result)))

@@ -7,8 +7,9 @@ sides keeps training and inference features identical.
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+import numpy as np
 
 from .graph import Node
 
@@ -92,41 +93,34 @@ FEATURE_NAMES = (
 )
 
 
-def vector(rec: dict[str, Any]) -> list[float]:
-    """Numeric features (nn-Meter's plus bytes, intensity and GPU slice facts), log-scaled."""
-    h, w, cin = _hwc(rec["in_shape"])
-    ho, wo, cout = _hwc(rec["out_shape"])
-    o = rec.get("options", {})
-    k = o.get("kernel_h", 1)
-    s = o.get("stride_h", 1)
-    total = rec["bytes_in"] + rec["bytes_w"] + rec["bytes_out"]
-    cin_sl, cout_sl = -(-cin // 4), -(-cout // 4)
-    lg = math.log1p
-    return [
-        lg(h),
-        lg(w),
-        lg(cin),
-        lg(cout),
-        lg(ho),
-        float(k),
-        float(s),
-        float(o.get("dilation_h_factor", 1)),
-        1.0 if o.get("padding", "SAME") == "SAME" else 0.0,
-        float(_ACT.get(o.get("fused_activation_function", "NONE"), 0)),
-        lg(rec["flops"]),
-        lg(rec["macs"]),
-        lg(rec["params"]),
-        lg(rec["bytes_in"]),
-        lg(rec["bytes_w"]),
-        lg(rec["bytes_out"]),
-        lg(total),
-        rec["flops"] / max(total, 1),
-        float(cin_sl),
-        float(cout_sl),
-        lg(ho * wo * cout_sl),
-        cin_sl * 4 / cin - 1,
-        cout_sl * 4 / cout - 1,
-        lg(h * w * cin),
-        lg(ho * wo * cout),
-        float(rec.get("n_inputs", 1)),
-    ]
+def matrix(recs: list[dict[str, Any]]) -> np.ndarray:
+    """Feature rows (nn-Meter's plus bytes, intensity and GPU slice facts), log-scaled.
+
+    Batched with numpy because prediction of a 250-op model computes 250 rows.
+    """
+    raw = np.empty((len(recs), 17))
+    for i, rec in enumerate(recs):
+        h, w, cin = _hwc(rec["in_shape"])
+        ho, wo, cout = _hwc(rec["out_shape"])
+        o = rec.get("options", {})
+        raw[i] = (
+            h, w, cin, ho, wo, cout,
+            o.get("kernel_h", 1), o.get("stride_h", 1), o.get("dilation_h_factor", 1),
+            1.0 if o.get("padding", "SAME") == "SAME" else 0.0,
+            _ACT.get(o.get("fused_activation_function", "NONE"), 0),
+            rec["flops"], rec["macs"], rec["params"],
+            rec["bytes_in"], rec["bytes_w"], rec["bytes_out"],
+        )  # fmt: skip
+    h, w, cin, ho, wo, cout, k, s, d, same, act, flops, macs, params, b_in, b_w, b_out = raw.T
+    n_inputs = np.array([rec.get("n_inputs", 1) for rec in recs], dtype=float)
+    total = b_in + b_w + b_out
+    cin_sl, cout_sl = np.ceil(cin / 4), np.ceil(cout / 4)
+    lg = np.log1p
+    cols = [
+        lg(h), lg(w), lg(cin), lg(cout), lg(ho), k, s, d, same, act,
+        lg(flops), lg(macs), lg(params), lg(b_in), lg(b_w), lg(b_out), lg(total),
+        flops / np.maximum(total, 1), cin_sl, cout_sl, lg(ho * wo * cout_sl),
+        cin_sl * 4 / cin - 1, cout_sl * 4 / cout - 1, lg(h * w * cin), lg(ho * wo * cout),
+        n_inputs,
+    ]  # fmt: skip
+    return np.stack(cols, axis=1)

@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from .features import op_record, vector
+from .features import matrix, op_record
 from .graph import ModelGraph, Node, read_model
 from .throughput import Throughput
 
-# Ops the TFLite GPU delegate runs (its documented set plus the MediaPipe custom ops it
-# ships kernels for); anything else falls back to the CPU in its own partition.
+# Ops the TFLite GPU delegate runs, a best-effort list from its op parsers (plus the MediaPipe
+# custom ops it ships kernels for); anything else falls back to the CPU in its own partition.
+# On a real phone, `benchmark_model` reports the actual split, which leti records.
 GPU_SUPPORTED = {
     "ABS", "ADD", "AVERAGE_POOL_2D", "BATCH_MATMUL", "CAST", "CONCATENATION", "CONV_2D", "COS",
     "DENSIFY", "DEPTH_TO_SPACE", "DEPTHWISE_CONV_2D", "DEQUANTIZE", "DIV", "ELU", "EQUAL", "EXP",
@@ -164,7 +165,7 @@ class LatencyEstimator:
                 lo[i], hi[i] = t.log_residual_q10, t.log_residual_q90
         for op, idx in groups.items():
             m = self.op_models[op]
-            X = np.array([vector(op_record(nodes[i])) for i in idx])
+            X = matrix([op_record(nodes[i]) for i in idx])
             pred = np.exp(m.model.predict(X))
             ms[idx] = pred
             lo[idx], hi[idx] = m.log_q10, m.log_q90

@@ -20,6 +20,17 @@ class Timing:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def columns(self) -> dict[str, Any]:
+        """The database's timing columns for this result."""
+        return {
+            "median_ms": self.median_ms,
+            "p10_ms": self.p10_ms,
+            "p90_ms": self.p90_ms,
+            "mean_ms": self.mean_ms,
+            "runs": self.runs,
+            "stats": self.extra,
+        }
+
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """Linear-interpolated percentile of an already sorted list."""

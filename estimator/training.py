@@ -15,7 +15,7 @@ import numpy as np
 from . import throughput as tp
 from .db import Database
 from .errors import LetiError
-from .features import vector
+from .features import matrix
 from .latency import Correction, LatencyEstimator, OpModel
 from .regressors import candidates
 
@@ -53,7 +53,7 @@ def _cv_predictions(model: Any, X: np.ndarray, y: np.ndarray) -> np.ndarray | No
 
 
 def fit_op_type(op: str, rows: list[dict[str, Any]]) -> tuple[OpModel, dict[str, Any]]:
-    X = np.array([vector(r["features"]) for r in rows])
+    X = matrix([r["features"] for r in rows])
     y = np.log(np.array([r["median_ms"] for r in rows]))
     report: dict[str, Any] = {"op": op, "samples": len(rows), "candidates": {}}
     best_name, best_pred, best_mape = None, None, float("inf")

@@ -66,16 +66,18 @@ def test_custom_ops_are_flagged(est, shared_models):
     assert custom and all(n.source == "custom" and n.ms > 0 for n in custom)
 
 
-def test_gpu_partitions_cost_copies(est, shared_models):
+def test_gpu_partitions_cost_copies(est, tf_model):
     import copy
 
     gpu = copy.copy(est)
     gpu.gpu = True
-    res = gpu.predict(shared_models / "face_detection_front.tflite")
+    res = gpu.predict(tf_model("small_net"))
     assert res.partitions == 1 and res.transfer_ms == 0  # every op runs on the GPU delegate
-    knift = gpu.predict(shared_models / "knift_float.tflite")  # L2_NORMALIZATION is CPU-only
-    flagged = [n for n in knift.nodes if n.gpu_unsupported]
-    assert flagged and knift.partitions >= 2 and knift.transfer_ms > 0
+    loop = gpu.predict(tf_model("while_loop"))  # control flow stays on the CPU
+    flagged = [n for n in loop.nodes if n.gpu_unsupported]
+    assert "WHILE" in {n.op for n in flagged}
+    assert loop.partitions >= 2 and loop.transfer_ms > 0
+    assert all("CPU" in n.note for n in flagged)
 
 
 def test_python_api_batch_matches_single(est, tf_model):
