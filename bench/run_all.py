@@ -3,7 +3,8 @@
     python bench/run_all.py [--home DIR]
 
 Runs accuracy (fresh LETI_HOME: build default suite, train, evaluate), then speed and viewer
-against the estimator it trained, then build; results land in bench/results/.
+against the estimator it trained, then build; results land in bench/results/ and in the
+README's Results section.
 """
 
 from __future__ import annotations
@@ -30,3 +31,4 @@ if __name__ == "__main__":
     run("speed.py", "--home", a.home)
     run("viewer.py", "--home", a.home)
     run("build.py")
+    run("readme_results.py")

@@ -273,6 +273,12 @@ class LatencyEstimator:
         return transfer, partitions, extra
 
     def _total_interval(self, total: float, nodes: list[NodeEstimate]) -> tuple[float, float]:
+        if not self.calibrated:
+            # One fitted throughput prices every node: its errors do not average out.
+            t = self.throughput
+            return total * math.exp(min(t.log_residual_q10, 0.0)), total * math.exp(
+                max(t.log_residual_q90, 0.0)
+            )
         c = self.correction
         if c.log_q10 is not None and c.log_q90 is not None and c.networks >= 5:
             return total * math.exp(min(c.log_q10, 0.0)), total * math.exp(max(c.log_q90, 0.0))
