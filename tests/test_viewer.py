@@ -32,6 +32,11 @@ def open_graph(page, base, state):
         raise AssertionError(f"badges never drawn: {detail}; page errors {page.errors}") from None
 
 
+def texts(locator):
+    """Inner texts one by one (all_inner_texts evaluates a string, which Netron's page forbids)."""
+    return [locator.nth(i).text_content() or "" for i in range(locator.count())]
+
+
 def outside(page, base):
     return [u for u in page.requests if not u.startswith(base) and not u.startswith("data:")]
 
@@ -120,6 +125,56 @@ def test_bad_upload_shows_error_and_good_upload_opens(
         ops = len(read_model(tf_model("fp16_conv")).nodes)
         assert page.locator("g.leti-badge").count() == ops
         assert page.locator("g.leti-free").count() >= 1  # the fp16 DEQUANTIZE nodes
+        assert outside(page, base) == []
+
+
+def test_measure_now_shows_measured_next_to_predicted(trained_home, monkeypatch, tf_model):
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    state = make_state(tf_model("conv_4x"))
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        assert page.locator("#leti-measured").inner_text() == ""
+        page.click("#leti-measure")
+        measured = page.locator("#leti-measured")
+        for _ in range(600):
+            if "measured:" in measured.inner_text():
+                break
+            page.wait_for_timeout(100)
+        assert re.match(r"measured: [0-9.]+ ms \([+-]?[0-9.]+% off\)", measured.inner_text())
+        rows = open_db().model_measurements(kind="user")
+        assert [r["name"] for r in rows] == ["conv_4x.tflite"] and rows[0]["median_ms"] > 0
+        assert outside(page, base) == []
+
+
+def test_compare_mode_shows_per_node_ratios(trained_home, tmp_path, monkeypatch, tf_model):
+    import shutil
+    import subprocess
+    import sys
+
+    home = tmp_path / "two_profiles"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv("LETI_HOME", str(home))
+    cli = [sys.executable, "-m", "leti.estimator.cli"]
+    for args in (["db", "build", "--suite", "smoke", "--threads", "2", "--no-progress"],
+                 ["train", "--threads", "2"]):  # fmt: skip
+        r = subprocess.run([*cli, *args], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-1000:]
+    path = tf_model("small_net")
+    ops = len(read_model(path).nodes)
+    state = make_state(path)
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        other = [o for o in texts(page.locator("#leti-compare option")) if "/t2" in o]
+        assert other, "the second trained profile is offered for comparison"
+        page.select_option("#leti-compare", other[0])
+        for _ in range(100):
+            badges = texts(page.locator("g.leti-badge text"))
+            if badges and all(t.startswith("×") for t in badges):
+                break
+            page.wait_for_timeout(100)
+        badges = texts(page.locator("g.leti-badge text"))
+        assert len(badges) == ops and all(re.match(r"×[0-9.]+$", t) for t in badges)
+        assert "×4 slower" in page.locator("#leti-legend").inner_text()
         assert outside(page, base) == []
 
 
