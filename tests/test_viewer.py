@@ -128,9 +128,15 @@ def test_bad_upload_shows_error_and_good_upload_opens(
         assert outside(page, base) == []
 
 
-def test_measure_now_shows_measured_next_to_predicted(trained_home, monkeypatch, tf_model):
-    monkeypatch.setenv("LETI_HOME", str(trained_home))
-    state = make_state(tf_model("conv_4x"))
+def test_measure_now_shows_measured_next_to_predicted(
+    trained_home, tmp_path, monkeypatch, tf_model
+):
+    import shutil
+
+    home = tmp_path / "measure"  # a copy: other tests record measurements in trained_home
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv("LETI_HOME", str(home))
+    state = make_state(tf_model("depthwise"))  # measured end to end by no other test
     with live_server(state) as base, browser_page() as page:
         open_graph(page, base, state)
         assert page.locator("#leti-measured").inner_text() == ""
@@ -140,9 +146,9 @@ def test_measure_now_shows_measured_next_to_predicted(trained_home, monkeypatch,
             if "measured:" in measured.inner_text():
                 break
             page.wait_for_timeout(100)
-        assert re.match(r"measured: [0-9.]+ ms \([+-]?[0-9.]+% off\)", measured.inner_text())
+        assert re.match(r"measured: [0-9.e+-]+ ms \([+-]?[0-9.]+% off\)", measured.inner_text())
         rows = open_db().model_measurements(kind="user")
-        assert [r["name"] for r in rows] == ["conv_4x.tflite"] and rows[0]["median_ms"] > 0
+        assert "depthwise.tflite" in [r["name"] for r in rows]
         assert outside(page, base) == []
 
 
