@@ -236,13 +236,6 @@ class Database:
         with self.engine.connect() as c:
             return [dict(r) for r in c.execute(q.order_by(model_measurements.c.id)).mappings()]
 
-    def model_measured_keys(self, device_id: str) -> set[str]:
-        with self.engine.connect() as c:
-            q = sa.select(model_measurements.c.model_sha256).where(
-                model_measurements.c.device_id == device_id
-            )
-            return {r[0] for r in c.execute(q)}
-
     # --- status ------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def run_build_cmd(args: argparse.Namespace) -> int:
         try:
             results.append(run_build(db, dev, plan, show_progress=not args.no_progress, position=i))
         except LetiError as exc:
-            errors.append(f"{dev.profile.id if hasattr(dev, '_profile') else specs[i]}: {exc}")
+            errors.append(f"{specs[i]}: {exc}")
 
     if len(devices) == 1:
         try:

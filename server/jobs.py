@@ -76,11 +76,3 @@ class JobManager:
         if job is not None and job.state == "running":
             job.cancel.set()
         return job
-
-    def wait(self, timeout: float) -> bool:
-        end = time.time() + timeout
-        while time.time() < end:
-            if self.current is None or self.current.state != "running":
-                return True
-            time.sleep(0.05)
-        return False
