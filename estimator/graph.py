@@ -70,17 +70,11 @@ class Tensor:
     nbytes: int
     quantization: dict[str, Any] | None = None
     sparse: bool = False
+    numel: int = 1  # elements, unknown (-1) dimensions counted as 1
 
     @property
     def dynamic(self) -> bool:
         return any(d < 0 for d in self.shape_signature)
-
-    @property
-    def numel(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= max(int(d), 1)
-        return n
 
 
 @dataclass
@@ -249,8 +243,10 @@ def _parse(data: bytes, label: str) -> ModelGraph:
                 operator_count=count,
             )
         )
+        ops_vec = sg._tab.Vector(sg._tab.Offset(10)) if count else 0  # SubGraph.operators
         for i in range(count):
-            node = _node(sg.Operators(i), s, i, opcodes, tensors, label)
+            elem = ops_vec + 4 * i
+            node = _node(data, elem + _U32(data, elem)[0], s, i, opcodes, tensors, label)
             if node.role == "weight_prep":
                 # Once prepared these outputs are weights: consumers read them as constants.
                 for t in node.outputs:
@@ -390,6 +386,7 @@ def _tensor(data: bytes, table: int, index: int, buffer_sizes: list[int]) -> Ten
         nbytes=nbytes,
         quantization=_quantization(data, table) if _has_scale(data, quant) else None,
         sparse=_field(data, table, 6) != 0,
+        numel=numel,
     )
 
 
@@ -422,22 +419,26 @@ def _quantization(data: bytes, table: int) -> dict[str, Any] | None:
 
 
 def _node(
-    op: Any,
+    data: bytes,
+    table: int,
     s: int,
     i: int,
     opcodes: list[tuple[str, str | None]],
     tensors: list[Tensor],
     label: str,
 ) -> Node:
-    data, table = op._tab.Bytes, op._tab.Pos
-    pos = _field(data, table, 0)  # Operator {opcode_index 0, inputs 1, outputs 2}
+    # Operator {opcode_index 0, inputs 1, outputs 2, builtin_options_type 3, builtin_options 4}
+    pos = _field(data, table, 0)
     idx = _U32(data, pos)[0] if pos else 0
     if idx >= len(opcodes):
         raise ModelFormatError(f"{label}: operator {s}:{i} names opcode {idx}, which is missing")
     name, custom = opcodes[idx]
     inputs = [tensors[t] for t in _int_vector(data, _field(data, table, 1)) if t >= 0]
     outputs = [tensors[t] for t in _int_vector(data, _field(data, table, 2)) if t >= 0]
-    options = _options(op)
+    pos = _field(data, table, 3)
+    kind = data[pos] if pos else 0
+    pos = _field(data, table, 4)
+    options = _options(data, pos + _U32(data, pos)[0], kind) if pos and kind else {}
     _add_kernel(name, inputs, options)
     node = Node(s, i, name, inputs, outputs, options, custom)
     costs = op_costs(name, inputs, outputs, options)
@@ -467,11 +468,10 @@ def _add_kernel(name: str, inputs: list[Tensor], options: dict[str, Any]) -> Non
 _OPTIONS_CACHE: dict[tuple[str, bytes], dict[str, Any]] = {}
 
 
-def _options(op: Any) -> dict[str, Any]:
+def _options(data: bytes, pos: int, kind_code: int) -> dict[str, Any]:
     """The op's builtin options as a dict, decoded once per distinct scalar-only table."""
-    kind = _OPTION_TYPES.get(op.BuiltinOptionsType())
-    table = op.BuiltinOptions()
-    if not kind or kind == "NONE" or table is None:
+    kind = _OPTION_TYPES.get(kind_code)
+    if not kind or kind == "NONE":
         return {}
     cls = getattr(tflite, kind, None)
     if cls is None:
@@ -479,14 +479,13 @@ def _options(op: Any) -> dict[str, Any]:
     key = None
     if not any(vector for _, _, vector in _getters(cls)):
         # Scalar-only tables are position independent: their vtable and inline bytes say all.
-        data, pos = table.Bytes, table.Pos
         vtable = pos - _I32(data, pos)[0]
         vsize, tsize = _U16(data, vtable)[0], _U16(data, vtable + 2)[0]
         key = (kind, bytes(data[vtable : vtable + vsize]) + bytes(data[pos : pos + tsize]))
         hit = _OPTIONS_CACHE.get(key)
         if hit is not None:
             return dict(hit)
-    out = _decode_options(cls, table)
+    out = _decode_options(cls, data, pos)
     if key is not None:
         if len(_OPTIONS_CACHE) > 4096:
             _OPTIONS_CACHE.clear()
@@ -494,9 +493,9 @@ def _options(op: Any) -> dict[str, Any]:
     return out
 
 
-def _decode_options(cls: type, table: Any) -> dict[str, Any]:
+def _decode_options(cls: type, data: bytes, pos: int) -> dict[str, Any]:
     obj = cls()
-    obj.Init(table.Bytes, table.Pos)
+    obj.Init(data, pos)
     out: dict[str, Any] = {}
     for getter, key, vector in _getters(cls):
         if vector:
