@@ -68,12 +68,25 @@ class Progress:
 
 
 @dataclass
+class Extracted:
+    """One operator cut out of a real model (see :mod:`leti.estimator.extract`)."""
+
+    key: str
+    op: str
+    label: str
+    data: bytes
+    record: dict[str, Any]
+    config: dict[str, Any]
+
+
+@dataclass
 class Plan:
     configs: list[OpConfig]
     networks: list[dict[str, Any]]
     suite: str | None
     sources: list[str]
     notes: list[str] = field(default_factory=list)
+    extracted: list[Extracted] = field(default_factory=list)
 
 
 def make_plan(
@@ -99,12 +112,16 @@ def make_plan(
             raise LetiError(f"unknown grid {grid!r}", "choose gsoc or wide")
         configs += list(fn())
         sources.append(f"grid:{grid}")
+    extracted: dict[str, Extracted] = {}
     for m in models or []:
         found, skipped = from_model(m)
         configs += found
         sources.append(f"model:{m}")
+        for e in _extract(Path(m), skipped):
+            extracted.setdefault(e.key, e)
         if skipped:
-            notes.append(f"{m}: {len(skipped)} ops have no generator and are not measured")
+            notes.append(f"{m}: {len(skipped)} ops TensorFlow cannot regenerate are cut out "
+                         "of the model and measured as they are")  # fmt: skip
     if adaptive:
         from .configs import adaptive as adaptive_configs
         from .store import read_metadata
@@ -121,7 +138,33 @@ def make_plan(
         sources.append(f"adaptive:{adaptive}")
     if not configs and not networks:
         raise LetiError("nothing to build", "pass --suite, --grid, --from-model or --adaptive")
-    return Plan(dedupe(configs), networks, suite, sources, notes)
+    return Plan(dedupe(configs), networks, suite, sources, notes, list(extracted.values()))
+
+
+def _extract(path: Path, nodes: list) -> list[Extracted]:
+    from .extract import extract_ops, signature
+
+    if not nodes:
+        return []
+    data = path.read_bytes()
+    graph = read_model(data, path.name)
+    subs = extract_ops(data, graph, nodes)
+    return [
+        Extracted(
+            key=f"x{signature(n)}",
+            op=n.op,
+            label=f"{n.op} (node {n.key} of {path.name})",
+            data=subs[n.key],
+            record=op_record(n),
+            config={
+                "extracted_from": path.name,
+                "node": n.key,
+                "inputs": [t.shape for t in n.inputs if not t.is_constant],
+                "outputs": [t.shape for t in n.outputs],
+            },
+        )  # fmt: skip
+        for n in nodes
+    ]
 
 
 def _cached(path: Path, make: Callable[[], bytes]) -> bytes:
@@ -167,10 +210,14 @@ def run_build(
     db.upsert_device(profile)
     have = db.measured_keys(profile.id)
     todo = [c for c in plan.configs if c.key not in have]
+    cuts = [e for e in plan.extracted if e.key not in have]
     have_nets = {r["name"] for r in db.model_measurements(profile.id, kind="generated")}
     nets = [s for s in plan.networks if f"gen-{netgen.spec_key(s)}" not in have_nets]
-    prog = Progress(profile.id, total=len(todo) + len(nets))
-    prog.skipped = len(plan.configs) - len(todo) + len(plan.networks) - len(nets)
+    prog = Progress(profile.id, total=len(todo) + len(cuts) + len(nets))
+    prog.skipped = (
+        len(plan.configs) - len(todo) + len(plan.extracted) - len(cuts)
+        + len(plan.networks) - len(nets)
+    )  # fmt: skip
     build_id = db.start_build(profile.id, plan.suite, plan.sources, prog.total)
     bar = _bar(prog.total, profile.id, show_progress, position)
     status, message = "done", ""
@@ -181,6 +228,13 @@ def run_build(
                 break
             prog.current = cfg.label()
             _measure_config(db, device, profile, cfg, build_id, prog)
+            _tick(bar, prog, on_progress)
+        for cut in cuts:
+            if cancel is not None and cancel.is_set():
+                status, message = "cancelled", "cancelled by the user"
+                break
+            prog.current = cut.label
+            _measure_extracted(db, device, profile, cut, build_id, prog)
             _tick(bar, prog, on_progress)
         for spec in nets:
             if cancel is not None and cancel.is_set():
@@ -255,6 +309,29 @@ def _measure_config(
         model_sha256=sha,
         **t.columns(),
     )
+    prog.measured += 1
+
+
+def _measure_extracted(
+    db: Database, device: Device, profile: DeviceProfile, cut: Extracted, build_id: int,
+    prog: Progress,
+) -> None:  # fmt: skip
+    common = dict(
+        device_id=profile.id, config_key=cut.key, op_type=cut.op, config=cut.config,
+        source="extracted", runtime=profile.runtime, runtime_version=profile.runtime_version,
+        delegate=profile.delegate, threads=profile.threads, build_id=build_id,
+        features=cut.record, model_sha256=hashlib.sha256(cut.data).hexdigest(),
+    )  # fmt: skip
+    try:
+        t = device.measure(cut.data)
+    except DeviceLost:
+        raise
+    except LetiError as exc:
+        db.add_measurement(**common, status="failed", error=str(exc))
+        prog.failed += 1
+        prog.failures.append(f"{cut.label}: {exc}")
+        return
+    db.add_measurement(**common, status="ok", **t.columns())
     prog.measured += 1
 
 

@@ -284,6 +284,8 @@ def node_to_config(node: Node) -> OpConfig | None:
     op = node.op
     if op not in SUPPORTED_OPS or node.role != "compute" or not node.inputs or not node.outputs:
         return None
+    if any(t.dtype != "FLOAT32" for t in node.inputs + node.outputs if t.dtype != "INT32"):
+        return None  # quantized or fp16 tensors: the float generator would measure another op
     x = node.inputs[0]
     if op == "TRANSPOSE_CONV" and len(node.inputs) > 2:
         x = node.inputs[2]
@@ -350,16 +352,17 @@ def _clean(p: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in p.items() if v is not None}
 
 
-def from_model(path: str | Path) -> tuple[list[OpConfig], list[str]]:
-    """Configurations of every reproducible op in a real model, and what was left out."""
+def from_model(path: str | Path) -> tuple[list[OpConfig], list[Node]]:
+    """Configurations of every op TensorFlow can regenerate, and the nodes it cannot (custom
+    ops, channel padding, batched inputs, ...), which the build extracts from the model."""
     graph = read_model(path)
     configs: dict[str, OpConfig] = {}
     skipped = []
     for node in graph.nodes:
         cfg = node_to_config(node)
         if cfg is None:
-            if node.role == "compute":
-                skipped.append(f"{node.key} {node.op}")
+            if node.role in ("compute", "custom"):
+                skipped.append(node)
             continue
         configs.setdefault(cfg.key, cfg)
     return list(configs.values()), skipped

@@ -3,7 +3,8 @@
 Composition rules: weight-preparation ops (constant DEQUANTIZE/DENSIFY) cost nothing per
 inference; fused activations are part of their producer's node; op types without a regressor
 get the device's analytic estimate and are marked ``analytic``; custom ops are priced
-analytically and marked ``custom``; on a GPU device, ops the delegate cannot run split the
+analytically and marked ``custom`` unless measurements of them (cut out of real models) gave
+them a regressor; on a GPU device, ops the delegate cannot run split the
 graph into partitions whose boundaries cost a GPU<->CPU copy each. A correction fitted on
 whole generated networks (per-invocation and per-node overhead, and a scale) closes the gap
 that summing single-op timings leaves.
@@ -151,12 +152,12 @@ class LatencyEstimator:
         for i, node in enumerate(nodes):
             if node.role == "weight_prep":
                 source[i] = "free"
-            elif node.role == "custom":
-                source[i] = "custom"
-            elif node.op in self.op_models:
+            elif node.op in self.op_models:  # custom ops too, once cut out and measured
                 source[i] = "learned"
                 groups[node.op].append(i)
                 continue
+            elif node.role == "custom":
+                source[i] = "custom"
             else:
                 source[i] = "analytic"
             if source[i] != "free":
@@ -225,6 +226,8 @@ class LatencyEstimator:
                 note = "no measurements of this op type: priced from the device's throughput"
             elif source[i] == "free":
                 note = "prepares constant weights once; free per inference"
+            elif node.role == "custom":
+                note = "custom op: learned from measurements of it cut out of real models"
             nodes.append(
                 NodeEstimate(
                     subgraph=node.subgraph,

@@ -158,6 +158,46 @@ def test_verify_rejects_the_wrong_op(tf_model):
         verify(OpConfig("CONV_2D", dict(h=16, w=16, cin=3, cout=8, k=3, s=2)), data)
 
 
+def test_from_model_cuts_out_what_tensorflow_cannot_regenerate(tf_model, monkeypatch, tmp_path):
+    monkeypatch.setenv("LETI_HOME", str(tmp_path))
+    configs, skipped = from_model(tf_model("with_sub"))
+    assert [c.op for c in configs] == ["CONV_2D"] and [n.op for n in skipped] == ["SUB"]
+    _, skipped = from_model(tf_model("dynamic_batch_int8_dense"))
+    assert [n.op for n in skipped] == ["FULLY_CONNECTED"]  # int8 weights: not a float FC
+    models = [str(tf_model("with_sub")), str(tf_model("dynamic_batch_int8_dense"))]
+    r = leti("db", "build", "--from-model", models[0], "--from-model", models[1], "--no-progress")
+    assert r.returncode == 0, r.stderr
+    rows = {m["op_type"]: m for m in open_db().measurements()}
+    assert rows["SUB"]["source"] == "extracted" and rows["SUB"]["median_ms"] > 0
+    assert rows["SUB"]["config"]["node"] == "0:1"
+    assert rows["FULLY_CONNECTED"]["source"] == "extracted"
+    assert rows["FULLY_CONNECTED"]["features"]["bytes_w"] >= 64 * 64  # its int8 weights
+    assert rows["CONV_2D"]["source"] == "from-model"
+    r = leti("db", "build", "--from-model", str(tf_model("with_sub")), "--no-progress")
+    assert "measured 0" in r.stdout  # extracted ops resume like the rest
+
+
+def test_custom_ops_are_measured_and_learned(shared_models, smoke_home, tmp_path, monkeypatch):
+    import shutil
+
+    home = tmp_path / "custom"
+    shutil.copytree(smoke_home[0], home)
+    monkeypatch.setenv("LETI_HOME", str(home))
+    hair = shared_models / "hair_segmentation.tflite"
+    r = leti("db", "build", "--from-model", str(hair), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    custom = [m for m in open_db().measurements() if m["op_type"].startswith("CUSTOM:")]
+    assert {m["op_type"] for m in custom} == {
+        "CUSTOM:Convolution2DTransposeBias",
+        "CUSTOM:MaxPoolingWithArgmax2D",
+        "CUSTOM:MaxUnpooling2D",
+    }
+    assert leti("train").returncode == 0
+    out = json.loads(leti("estimate", str(hair), "--format", "json").stdout)
+    tconv = [n for n in out["nodes"] if n["op"] == "CUSTOM:Convolution2DTransposeBias"]
+    assert tconv and all(n["source"] == "learned" for n in tconv)
+
+
 def test_from_model_on_real_models(shared_models):
     configs, skipped = from_model(shared_models / "face_landmark.tflite")
     ops = {c.op for c in configs}
