@@ -60,14 +60,9 @@ def _fmt(args: argparse.Namespace) -> str:
     return "csv" if str(args.file).endswith(".csv") else "jsonl"
 
 
-def open_db(url: str | None):
-    from .db import open_db as _open
-
-    return _open(url)
-
-
 def run_build_cmd(args: argparse.Namespace) -> int:
     from .build import make_plan, run_build
+    from .db import open_db  # SQLAlchemy only for commands that use it
 
     suite = args.suite
     if not suite and not args.grid and not args.from_model and not args.adaptive:
@@ -127,6 +122,8 @@ def run_build_cmd(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from .db import open_db  # SQLAlchemy only for commands that use it
+
     status = open_db(args.db).status()
     if args.format == "json":
         print(json.dumps(status, indent=1, default=str))
@@ -149,12 +146,16 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from .db import open_db  # SQLAlchemy only for commands that use it
+
     n = open_db(args.db).export(Path(args.file), _fmt(args))
     print(f"wrote {n} rows to {args.file}")
     return 0
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from .db import open_db  # SQLAlchemy only for commands that use it
+
     path = Path(args.file)
     if not path.is_file():
         raise LetiError(f"{path}: no such file")

@@ -43,14 +43,9 @@ def _load_network(spec: dict[str, Any]) -> bytes:
     return network_model(spec)
 
 
-def open_db(url: str | None):
-    from .db import open_db as _open
-
-    return _open(url)
-
-
 def run_train(args: argparse.Namespace) -> int:
     from .calibration import device_id_for
+    from .db import open_db  # SQLAlchemy only for commands that use it
     from .store import save
     from .training import train
 
@@ -82,8 +77,13 @@ def run_estimate(args: argparse.Namespace) -> int:
     from . import outputs
     from .calibration import get_estimator
 
+    def database():  # a host estimate never needs SQL; a phone's profile lookup does
+        from .db import open_db
+
+        return open_db(args.db)
+
     graph = read_model(args.model)  # bad input fails before loading anything heavy
-    est = get_estimator(lambda: open_db(args.db), args.device, args.threads, args.delegate)
+    est = get_estimator(database, args.device, args.threads, args.delegate)
     result = est.predict(graph)
     if args.format == "json":
         print(outputs.dumps(outputs.as_json(result)))
@@ -98,6 +98,7 @@ def run_estimate(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from .db import open_db  # SQLAlchemy only for commands that use it
     from .evaluation import evaluate
 
     db = open_db(args.db)

@@ -19,9 +19,6 @@ from typing import Any
 from .errors import LetiError
 from .graph import Node, read_model
 
-# Ops that are glue around the measured op in a generated model and never its subject.
-_ALLOWED_EXTRA: set[str] = set()
-
 ACTIVATION_OPS = ("RELU", "RELU6", "PRELU", "LOGISTIC", "TANH", "HARD_SWISH")
 SUPPORTED_OPS = (
     "CONV_2D",
@@ -182,7 +179,7 @@ def verify(cfg: OpConfig, data: bytes) -> Node:
     graph = read_model(data, name=cfg.label())
     ops = [n.op for n in graph.nodes]
     main = [n for n in graph.nodes if n.op == cfg.op]
-    others = [o for o in ops if o != cfg.op and o not in _ALLOWED_EXTRA]
+    others = [o for o in ops if o != cfg.op]
     if len(main) != 1 or others:
         raise GenerationError(f"{cfg.label()}: converter produced {ops}, expected one {cfg.op}")
     node = main[0]

@@ -12,6 +12,7 @@ import hashlib
 import math
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -175,7 +176,7 @@ def create_app(state: ViewerState) -> Flask:
         meta = {"leti-model": mid, "leti-csrf": state.csrf, "leti-device": state.device}
         resp = Response(index_html("model.tflite", model.name, meta), mimetype="text/html")
         # Netron asks an outside service before showing a consent banner unless this is set.
-        resp.set_cookie("consent", str(int(__import__("time").time() * 1000)), max_age=30 * 86400)
+        resp.set_cookie("consent", str(int(time.time() * 1000)), max_age=30 * 86400)
         return resp
 
     @app.get("/m/<mid>/model.tflite")

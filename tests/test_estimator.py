@@ -190,3 +190,20 @@ def test_adaptive_sampling_targets_high_error(trained_home, tmp_path, monkeypatc
     assert 8 <= len(rows) <= 12  # budget 12; a few draws may repeat a measured config
     r = leti("db", "build", "--adaptive", "5", "--no-progress", home=tmp_path / "empty")
     assert r.returncode == 2 and "needs a trained estimator" in r.stderr
+
+
+def test_estimate_and_inspect_stay_light(trained_home, tf_model):
+    """Reading and estimating never import TensorFlow, and a host estimate never SQLAlchemy."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from leti.estimator.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(sys.argv[1:]) == 0\n"
+        "print(sorted(m for m in ('tensorflow', 'sqlalchemy') if m in sys.modules))\n"
+    )
+    model = str(tf_model("conv_small"))
+    for args, expected in ((["estimate", model], "[]"), (["inspect", model], "[]")):
+        r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                           env={**os.environ, "LETI_HOME": str(trained_home)})  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == expected
