@@ -321,7 +321,7 @@
         'This device is uncalibrated: badges are analytic estimates from a few-second micro-benchmark. ',
         el('button', { id: 'leti-calibrate-smoke', text: 'Calibrate (smoke, ~1 min)', onclick: () => calibrate('smoke') }),
         ' ',
-        el('button', { id: 'leti-calibrate-default', text: 'Calibrate (default, ~10 min)', onclick: () => calibrate('default') }),
+        el('button', { id: 'leti-calibrate-default', text: 'Calibrate (default, ~6 min)', onclick: () => calibrate('default') }),
         el('div', { id: 'leti-calibration-status', class: 'leti-muted' }),
       ]));
     }
