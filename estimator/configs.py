@@ -128,8 +128,8 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
     elif op == "FULLY_CONNECTED":
         p = dict(cin=_channels(rng, 16, 4096), cout=_channels(rng, 2, 2048), act=_act(rng))
     elif op == "TRANSPOSE_CONV":
-        p.update(h=min(hw, 64), w=min(hw, 64), cout=_channels(rng, 8, 256), k=rng.choice([2, 3, 4]))
-        p.update(s=2)
+        # decoders upsample thin maps to full resolution: cover up to 256 -> 512
+        p.update(cout=_channels(rng, 1, 256), k=rng.choice([2, 2, 3, 4]), s=2)
     elif op in ("ADD", "MUL"):
         p.update(act=rng.choice([None, None, "relu"]))
         if op == "MUL" and rng.random() < 0.4:
@@ -184,7 +184,7 @@ DEFAULT_COUNTS = {
     "CONV_2D": 420,
     "DEPTHWISE_CONV_2D": 200,
     "FULLY_CONNECTED": 40,
-    "TRANSPOSE_CONV": 25,
+    "TRANSPOSE_CONV": 40,
     "ADD": 30,
     "MUL": 35,
     "CONCATENATION": 25,

@@ -54,6 +54,8 @@ _ACTIVATIONS = {
 }
 _PADDINGS = {v: k for k, v in vars(tflite.Padding).items() if not k.startswith("_")}
 
+TRANSPOSE_CONV_CUSTOM = "CUSTOM:Convolution2DTransposeBias"
+
 # Ops that only turn stored constants into the form the kernels use. A delegate (and the CPU
 # runtime, at prepare time) does this once, so they cost nothing per inference.
 WEIGHT_PREP_OPS = {"DEQUANTIZE", "DENSIFY"}
@@ -440,6 +442,9 @@ def _node(
     pos = _field(data, table, 4)
     options = _options(data, pos + _U32(data, pos)[0], kind) if pos and kind else {}
     _add_kernel(name, inputs, options)
+    if name == TRANSPOSE_CONV_CUSTOM and inputs and outputs and len(inputs[0].shape) == 4:
+        stride = outputs[0].shape[1] // max(inputs[0].shape[1], 1)
+        options["stride_h"] = options["stride_w"] = stride
     node = Node(s, i, name, inputs, outputs, options, custom)
     costs = op_costs(name, inputs, outputs, options)
     node.macs = costs.macs
@@ -460,6 +465,9 @@ def _add_kernel(name: str, inputs: list[Tensor], options: dict[str, Any]) -> Non
     if name in ("CONV_2D", "DEPTHWISE_CONV_2D") and len(inputs) > 1 and len(inputs[1].shape) == 4:
         options["kernel_h"], options["kernel_w"] = inputs[1].shape[1], inputs[1].shape[2]
     elif name == "TRANSPOSE_CONV" and len(inputs) > 1 and len(inputs[1].shape) == 4:
+        options["kernel_h"], options["kernel_w"] = inputs[1].shape[1], inputs[1].shape[2]
+    elif name == TRANSPOSE_CONV_CUSTOM and len(inputs) > 1 and len(inputs[1].shape) == 4:
+        # MediaPipe keeps stride and padding in opaque custom options; the shapes tell the stride
         options["kernel_h"], options["kernel_w"] = inputs[1].shape[1], inputs[1].shape[2]
     elif "filter_height" in options:
         options["kernel_h"], options["kernel_w"] = options["filter_height"], options["filter_width"]
