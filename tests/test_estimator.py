@@ -207,3 +207,24 @@ def test_estimate_and_inspect_stay_light(trained_home, tf_model):
                            env={**os.environ, "LETI_HOME": str(trained_home)})  # fmt: skip
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == expected
+
+
+def test_custom_transposed_conv_is_priced_as_its_builtin_twin(est, shared_models):
+    import copy
+
+    import numpy as np
+    from leti.estimator.latency import OpModel
+    from sklearn.dummy import DummyRegressor
+
+    twin = copy.copy(est)
+    # a stand-in regressor for TRANSPOSE_CONV that always answers 2 ms (log space)
+    stub = DummyRegressor(strategy="constant", constant=np.log(2.0)).fit([[0.0] * 26], [0.0])
+    twin.op_models = {**est.op_models, "TRANSPOSE_CONV": OpModel(
+        "TRANSPOSE_CONV", "stub", stub, 10, {"mape": 1.0}, -0.1, 0.1)}  # fmt: skip
+    res = twin.predict(shared_models / "selfie_segmentation.tflite")
+    (node,) = [n for n in res.nodes if n.op == "CUSTOM:Convolution2DTransposeBias"]
+    assert node.source == "custom" and "TRANSPOSE_CONV" in node.note
+    assert node.ms == pytest.approx(2.0 * twin.correction.scale + twin.correction.per_node_ms)
+    graph = read_model(shared_models / "selfie_segmentation.tflite")
+    (g,) = [n for n in graph.nodes if n.op == "CUSTOM:Convolution2DTransposeBias"]
+    assert (g.options["kernel_h"], g.options["stride_h"]) == (2, 2)
