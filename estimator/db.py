@@ -214,6 +214,25 @@ class Database:
         with self.engine.connect() as c:
             return [dict(r) for r in c.execute(q.order_by(measurements.c.id)).mappings()]
 
+    def medians(self, device_id: str, keys: list[str]) -> dict[str, float]:
+        """Median ms of the given config keys that are measured (without loading whole rows)."""
+        q = sa.select(measurements.c.config_key, measurements.c.median_ms).where(
+            (measurements.c.device_id == device_id)
+            & (measurements.c.status == "ok")
+            & measurements.c.config_key.in_(sorted(set(keys)))
+        )
+        with self.engine.connect() as c:
+            return {k: v for k, v in c.execute(q)}
+
+    def model_median(self, device_id: str, model_sha256: str) -> float | None:
+        q = sa.select(model_measurements.c.median_ms).where(
+            (model_measurements.c.device_id == device_id)
+            & (model_measurements.c.model_sha256 == model_sha256)
+        )
+        with self.engine.connect() as c:
+            row = c.execute(q).first()
+            return row[0] if row else None
+
     def add_model_measurement(self, **values: Any) -> None:
         values.setdefault("measured_at", now())
         key = (model_measurements.c.device_id == values["device_id"]) & (

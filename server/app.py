@@ -34,6 +34,7 @@ from leti.estimator.calibration import device_id_for, get_estimator
 from leti.estimator.configs import node_to_config
 from leti.estimator.db import open_db
 from leti.estimator.errors import LetiError
+from leti.estimator.extract import signature
 from leti.estimator.graph import ModelGraph, read_model
 from leti.estimator.latency import LatencyEstimator
 from werkzeug.exceptions import HTTPException
@@ -218,19 +219,17 @@ def create_app(state: ViewerState) -> Flask:
         payload["subgraphs"] = [s.name for s in model.graph.subgraphs]
         payload["estimator"] = estimator_info(est)
         db = state.db()
-        single = {m["config_key"]: m["median_ms"] for m in db.measurements(est.device_id)}
-        for n, node in zip(payload["nodes"], model.graph.nodes, strict=True):
+        keys = []
+        for node in model.graph.nodes:  # the same op alone, generated or cut out of a model
+            cfg = node_to_config(node)
+            keys.append(cfg.key if cfg else f"x{signature(node)}")
+        single = db.medians(est.device_id, keys)
+        for n, node, key in zip(payload["nodes"], model.graph.nodes, keys, strict=True):
             n["inputs"] = [t.shape_signature for t in node.inputs if not t.is_constant]
             n["outputs"] = [t.shape_signature for t in node.outputs]
             n["fused_activation"] = node.fused_activation
-            cfg = node_to_config(node)
-            n["measured_ms"] = single.get(cfg.key) if cfg else None
-        whole = [
-            m
-            for m in db.model_measurements(est.device_id)
-            if m["model_sha256"] == model.graph.sha256
-        ]
-        payload["measured_ms"] = whole[0]["median_ms"] if whole else None
+            n["measured_ms"] = single.get(key)
+        payload["measured_ms"] = db.model_median(est.device_id, model.graph.sha256)
         return jsonify(payload)
 
     def estimator_info(est: LatencyEstimator) -> dict[str, Any]:
@@ -380,11 +379,9 @@ def _run_job(state: ViewerState, job: Job, model: LoadedModel | None) -> str:
         if job.cancel.is_set():
             return "cancelled; " + messages[0] + " (all kept)"
     if job.kind in ("retrain", "calibrate"):
-        from leti.estimator.build import network_model
-
         job.progress = {**job.progress, "current": "training the estimator"}
         device_id = device_id_for(p["device"], db, state.threads)
-        est, report = train(db, device_id, log=job.log.append, load_network=network_model)
+        est, report = train(db, device_id, log=job.log.append)
         save(est, report)
         state.forget_estimators()
         messages.append(f"trained on {report['samples']} measurements in {report['seconds']:.1f} s")
