@@ -21,7 +21,7 @@ from .configs import dedupe, from_model, suite_configs
 from .db import Database
 from .errors import LetiError
 from .features import op_record
-from .graph import read_model
+from .graph import ModelGraph, read_model
 from .host import DeviceProfile
 from .opgen import GenerationError, OpConfig, convert, generate, verify
 from .paths import leti_home
@@ -222,26 +222,21 @@ def run_build(
     bar = _bar(prog.total, profile.id, show_progress, position)
     status, message = "done", ""
     try:
-        for cfg in todo:
+        work = (
+            [(c.label(), lambda c=c: _measure_config(db, device, profile, c, build_id, prog))
+             for c in todo]
+            + [(x.label, lambda x=x: _measure_extracted(db, device, profile, x, build_id, prog))
+               for x in cuts]
+            + [(f"network {n['family']} res={n['res']} width={n['width']}",
+                lambda n=n: _measure_network(db, device, profile, n, build_id, prog))
+               for n in nets]
+        )  # fmt: skip
+        for label, measure in work:
             if cancel is not None and cancel.is_set():
                 status, message = "cancelled", "cancelled by the user"
                 break
-            prog.current = cfg.label()
-            _measure_config(db, device, profile, cfg, build_id, prog)
-            _tick(bar, prog, on_progress)
-        for cut in cuts:
-            if cancel is not None and cancel.is_set():
-                status, message = "cancelled", "cancelled by the user"
-                break
-            prog.current = cut.label
-            _measure_extracted(db, device, profile, cut, build_id, prog)
-            _tick(bar, prog, on_progress)
-        for spec in nets:
-            if cancel is not None and cancel.is_set():
-                status, message = "cancelled", "cancelled by the user"
-                break
-            prog.current = f"network {spec['family']} res={spec['res']} width={spec['width']}"
-            _measure_network(db, device, profile, spec, build_id, prog)
+            prog.current = label
+            measure()
             _tick(bar, prog, on_progress)
     except DeviceLost as exc:
         status, message = "device-lost", str(exc)
@@ -263,6 +258,36 @@ def run_build(
     return prog
 
 
+def _row(profile: DeviceProfile, build_id: int, **values: Any) -> dict[str, Any]:
+    """The provenance columns every single-op measurement row carries."""
+    return dict(
+        device_id=profile.id,
+        runtime=profile.runtime,
+        runtime_version=profile.runtime_version,
+        delegate=profile.delegate,
+        threads=profile.threads,
+        build_id=build_id,
+        **values,
+    )
+
+
+def _time_and_record(
+    db: Database, device: Device, row: dict[str, Any], data: bytes, label: str, prog: Progress
+) -> None:
+    """Time one single-op model and commit the result, or the reason it could not run."""
+    try:
+        t = device.measure(data)
+    except DeviceLost:
+        raise
+    except LetiError as exc:
+        db.add_measurement(**row, status="failed", error=str(exc))
+        prog.failed += 1
+        prog.failures.append(f"{label}: {exc}")
+        return
+    db.add_measurement(**row, status="ok", **t.columns())
+    prog.measured += 1
+
+
 def _measure_config(
     db: Database,
     device: Device,
@@ -271,68 +296,27 @@ def _measure_config(
     build_id: int,
     prog: Progress,
 ) -> None:
-    common = dict(
-        device_id=profile.id,
-        config_key=cfg.key,
-        op_type=cfg.op,
-        config=cfg.params,
-        source=cfg.source,
-        runtime=profile.runtime,
-        runtime_version=profile.runtime_version,
-        delegate=profile.delegate,
-        threads=profile.threads,
-        build_id=build_id,
-    )
+    row = _row(profile, build_id, config_key=cfg.key, op_type=cfg.op, config=cfg.params,
+               source=cfg.source)  # fmt: skip
     try:
         data, record = _op_model(cfg)
     except GenerationError as exc:
-        db.add_measurement(**common, status="failed", error=str(exc))
+        db.add_measurement(**row, status="failed", error=str(exc))
         prog.failed += 1
         prog.failures.append(str(exc))
         return
-    sha = hashlib.sha256(data).hexdigest()
-    try:
-        t = device.measure(data)
-    except DeviceLost:
-        raise
-    except LetiError as exc:
-        db.add_measurement(
-            **common, status="failed", error=str(exc), features=record, model_sha256=sha
-        )
-        prog.failed += 1
-        prog.failures.append(f"{cfg.label()}: {exc}")
-        return
-    db.add_measurement(
-        **common,
-        status="ok",
-        features=record,
-        model_sha256=sha,
-        **t.columns(),
-    )
-    prog.measured += 1
+    row.update(features=record, model_sha256=hashlib.sha256(data).hexdigest())
+    _time_and_record(db, device, row, data, cfg.label(), prog)
 
 
 def _measure_extracted(
     db: Database, device: Device, profile: DeviceProfile, cut: Extracted, build_id: int,
     prog: Progress,
 ) -> None:  # fmt: skip
-    common = dict(
-        device_id=profile.id, config_key=cut.key, op_type=cut.op, config=cut.config,
-        source="extracted", runtime=profile.runtime, runtime_version=profile.runtime_version,
-        delegate=profile.delegate, threads=profile.threads, build_id=build_id,
-        features=cut.record, model_sha256=hashlib.sha256(cut.data).hexdigest(),
-    )  # fmt: skip
-    try:
-        t = device.measure(cut.data)
-    except DeviceLost:
-        raise
-    except LetiError as exc:
-        db.add_measurement(**common, status="failed", error=str(exc))
-        prog.failed += 1
-        prog.failures.append(f"{cut.label}: {exc}")
-        return
-    db.add_measurement(**common, status="ok", **t.columns())
-    prog.measured += 1
+    row = _row(profile, build_id, config_key=cut.key, op_type=cut.op, config=cut.config,
+               source="extracted", features=cut.record,
+               model_sha256=hashlib.sha256(cut.data).hexdigest())  # fmt: skip
+    _time_and_record(db, device, row, cut.data, cut.label, prog)
 
 
 def _measure_network(
@@ -352,6 +336,20 @@ def _measure_network(
         build_id=build_id,
     )  # fmt: skip
     prog.measured += 1
+
+
+def measured_networks(
+    db: Database, device_id: str, say: Callable[[str], None] | None = None
+) -> list[tuple[ModelGraph, float]]:
+    """The generated networks measured on a device, parsed (rebuilt if not cached), with ms."""
+    out = []
+    for n in db.model_measurements(device_id, kind="generated"):
+        try:
+            out.append((read_model(network_model(n["spec"]), n["name"]), n["median_ms"]))
+        except Exception as exc:  # a spec this version cannot rebuild is left out
+            if say:
+                say(f"network {n['name']} left out: {exc}")
+    return out
 
 
 def record_model_measurement(

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 from .configs import SUITES
-from .device_cmds import add_device_options
-from .devices import open_device
+from .device_cmds import add_device_options, device_from_args
 from .errors import LetiError
 from .tables import render
 
@@ -77,13 +76,7 @@ def run_build_cmd(args: argparse.Namespace) -> int:
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     specs = args.devices or ["host"]
-    devices = []
-    for spec in specs:
-        extra = {"cooldown_s": args.cooldown} if spec.startswith("adb:") else {}
-        devices.append(
-            open_device(spec, threads=args.threads, delegate=args.delegate,
-                        binary=args.benchmark_binary, **extra)
-        )  # fmt: skip
+    devices = [device_from_args(args, spec) for spec in specs]
     db = open_db(args.db)
     start = time.time()
     results, errors = [], []
@@ -95,10 +88,7 @@ def run_build_cmd(args: argparse.Namespace) -> int:
             errors.append(f"{specs[i]}: {exc}")
 
     if len(devices) == 1:
-        try:
-            results.append(run_build(db, devices[0], plan, show_progress=not args.no_progress))
-        except LetiError as exc:
-            errors.append(str(exc))
+        work(0, devices[0])  # in the main thread, so Ctrl-C interrupts it
     else:
         threads = [threading.Thread(target=work, args=(i, d)) for i, d in enumerate(devices)]
         for t in threads:

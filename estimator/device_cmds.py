@@ -28,12 +28,14 @@ def add_device_options(p: argparse.ArgumentParser, multi: bool = False) -> None:
     p.add_argument("--cooldown", type=float, default=1.0, help="phones: seconds between runs")
 
 
-def device_from_args(args: argparse.Namespace):
+def device_from_args(args: argparse.Namespace, spec: str | None = None):
+    """The device ``spec`` (default ``--device``) with the command line's device options."""
+    spec = spec or args.device
     extra = {}
-    if args.device.startswith("adb:"):
+    if spec.startswith("adb:"):
         extra["cooldown_s"] = args.cooldown
     return open_device(
-        args.device,
+        spec,
         threads=args.threads,
         delegate=args.delegate,
         binary=args.benchmark_binary,

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from .device_cmds import add_device_options
 from .graph import read_model
@@ -37,12 +36,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_evaluate)
 
 
-def _load_network(spec: dict[str, Any]) -> bytes:
-    from .build import network_model
-
-    return network_model(spec)
-
-
 def run_train(args: argparse.Namespace) -> int:
     from .calibration import device_id_for
     from .db import open_db  # SQLAlchemy only for commands that use it
@@ -52,7 +45,7 @@ def run_train(args: argparse.Namespace) -> int:
     db = open_db(args.db)
     device_id = device_id_for(args.device, db, args.threads, args.delegate)
     quiet = args.format == "json"
-    est, report = train(db, device_id, log=None if quiet else print, load_network=_load_network)
+    est, report = train(db, device_id, log=None if quiet else print)
     path = save(est, report)
     if quiet:
         print(json.dumps({**report, "path": str(path)}, indent=1, default=float))

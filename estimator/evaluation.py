@@ -72,11 +72,9 @@ def evaluate(
         "scores": {"leti": scores(measured, predicted)},
     }
     if baselines:
-        from .build import network_model
+        from .build import measured_networks
 
-        nets = []
-        for n in db.model_measurements(device_id, kind="generated"):
-            nets.append((read_model(network_model(n["spec"]), n["name"]), n["median_ms"]))
+        nets = measured_networks(db, device_id)
         for b in (FlopsProportional().fit(db, device_id, nets), ConvOnly().fit(db, device_id)):
             preds = [b.predict_total(g) for g in graphs]
             out["scores"][b.name] = scores(measured, preds)

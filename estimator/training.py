@@ -138,7 +138,6 @@ def train(
     db: Database,
     device_id: str,
     log: Callable[[str], None] | None = None,
-    load_network: Callable[[dict[str, Any]], Any] | None = None,
 ) -> tuple[LatencyEstimator, dict[str, Any]]:
     """Fit every op type measured on ``device_id``; returns the estimator and a report."""
     say = log or (lambda _msg: None)
@@ -168,16 +167,10 @@ def train(
     device = db.device(device_id) or {}
     gpu = device.get("delegate") == "gpu"
     est = LatencyEstimator(device_id, op_models, thr, gpu=gpu)
-    nets = db.model_measurements(device_id, kind="generated")
-    pairs = []
-    if nets and load_network is not None:
-        from .graph import read_model
+    from .build import measured_networks
 
-        for n in nets:
-            try:
-                pairs.append((read_model(load_network(n["spec"]), n["name"]), n["median_ms"]))
-            except Exception as exc:  # a spec this version cannot rebuild is left out
-                say(f"network {n['name']} left out: {exc}")
+    nets = db.model_measurements(device_id, kind="generated")
+    pairs = measured_networks(db, device_id, say)
     est.correction = fit_correction(est, pairs)
     c = est.correction
     if c.networks:
