@@ -55,7 +55,7 @@ def main() -> None:
     from leti.estimator.db import open_db
     from leti.estimator.evaluation import evaluate
 
-    result = evaluate(open_db(), [str(m) for m in models], args.device, baselines=True)
+    result = evaluate(open_db(), [str(m) for m in models], args.device, baselines=True, rounds=5)
     scores = result["scores"]
     per_model = [
         [Path(m["model"]).name, m["operators"], m["measured_ms"], m["predicted_ms"],

@@ -136,7 +136,7 @@ def make_plan(
         seed = int(meta.get("data_hash") or "0", 16) % 2**31
         configs += adaptive_configs(meta["report"], adaptive, seed)
         sources.append(f"adaptive:{adaptive}")
-    if not configs and not networks:
+    if not configs and not networks and not extracted:
         raise LetiError("nothing to build", "pass --suite, --grid, --from-model or --adaptive")
     return Plan(dedupe(configs), networks, suite, sources, notes, list(extracted.values()))
 

@@ -24,6 +24,7 @@ MAX_ELEMENTS = 224 * 224 * 96
 
 RESOLUTIONS = [4, 7, 8, 10, 12, 14, 16, 19, 20, 24, 28, 32, 38, 40, 48, 56, 64, 75, 80, 96, 112]
 RESOLUTIONS += [128, 150, 160, 192, 224, 256]
+RESOLUTIONS += [27, 55, 111]  # what valid-padded stride-2 layers leave (NASNet, Inception)
 
 
 def gsoc_grid() -> Iterator[OpConfig]:
@@ -125,11 +126,16 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
     elif op == "DEPTHWISE_CONV_2D":
         p.update(k=rng.choice([1, 3, 3, 3, 5, 7]), s=rng.choice([1, 1, 2]), act=_act(rng))
         p["padding"] = rng.choice(["same"] * 4 + ["valid"])
+        if rng.random() < 0.1:  # a depth multiplier widens thin inputs (KNIFT: 1 -> 16)
+            p.update(cin=rng.choice([1, 2, 3, 4, 8, 16, 32]), m=rng.choice([2, 4, 8, 16]))
     elif op == "FULLY_CONNECTED":
         p = dict(cin=_channels(rng, 16, 4096), cout=_channels(rng, 2, 2048), act=_act(rng))
     elif op == "TRANSPOSE_CONV":
-        # decoders upsample thin maps to full resolution: cover up to 256 -> 512
-        p.update(cout=_channels(rng, 1, 256), k=rng.choice([2, 2, 3, 4]), s=2)
+        # decoders upsample thin maps to full resolution: cover up to 256 -> 512, and the
+        # 1-8 channel outputs of segmentation heads, which run far below the usual rate
+        thin = rng.random() < 0.35
+        cout = rng.choice([1, 1, 2, 3, 4, 8]) if thin else _channels(rng, 1, 256)
+        p.update(cout=cout, k=rng.choice([2, 2, 3, 4]), s=2)
     elif op in ("ADD", "MUL"):
         p.update(act=rng.choice([None, None, "relu"]))
         if op == "MUL" and rng.random() < 0.4:
@@ -142,7 +148,7 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
             p.update(padding="valid")
         else:
             k = rng.choice([2, 2, 3, 3, 5, 7])
-            p.update(k=k, s=rng.choice([1, 2, k]))
+            p.update(k=k, s=rng.choice([1, 2, k]), padding=rng.choice(["same", "same", "valid"]))
     elif op == "PAD":
         p.update(pad=rng.choice([1, 1, 2, 3]))
     elif op in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
@@ -165,8 +171,8 @@ def affordable(cfg: OpConfig) -> bool:
         macs = ho * wo * p["cout"] * k * k * cin
         out = ho * wo * p["cout"]
     elif cfg.op == "DEPTHWISE_CONV_2D":
-        macs = ho * wo * cin * k * k
-        out = ho * wo * cin
+        macs = ho * wo * cin * p.get("m", 1) * k * k
+        out = ho * wo * cin * p.get("m", 1)
     elif cfg.op == "FULLY_CONNECTED":
         macs, out = cin * p["cout"], p["cout"]
     elif cfg.op == "TRANSPOSE_CONV":
@@ -184,12 +190,12 @@ DEFAULT_COUNTS = {
     "CONV_2D": 420,
     "DEPTHWISE_CONV_2D": 200,
     "FULLY_CONNECTED": 40,
-    "TRANSPOSE_CONV": 40,
+    "TRANSPOSE_CONV": 100,
     "ADD": 30,
     "MUL": 35,
     "CONCATENATION": 25,
-    "AVERAGE_POOL_2D": 20,
-    "MAX_POOL_2D": 20,
+    "AVERAGE_POOL_2D": 40,
+    "MAX_POOL_2D": 40,
     "MEAN": 20,
     "PAD": 20,
     "RESIZE_BILINEAR": 20,

@@ -32,6 +32,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db")
     p.add_argument("--remeasure", action="store_true", help="ignore recorded measurements")
     p.add_argument("--baselines", action="store_true", help="also score the two baselines")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="time each model once per round, N rounds, keep the median (default 3)",
+    )
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.set_defaults(func=run_evaluate)
 
@@ -98,6 +105,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     result = evaluate(
         db, args.models, args.device, threads=args.threads, delegate=args.delegate,
         remeasure=args.remeasure, baselines=args.baselines, binary=args.benchmark_binary,
+        rounds=args.rounds,
     )  # fmt: skip
     if args.format == "json":
         print(json.dumps(result, indent=1, default=float))

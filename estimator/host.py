@@ -128,9 +128,16 @@ class HostDevice:
                 value = np.ones(shape, dtype)
             interp.set_tensor(d["index"], value)
         invoke = interp.invoke
+        try:  # an op cut out of a model may need input values we cannot know (a shape)
+            invoke()
+        except RuntimeError as exc:
+            msg = str(exc).strip().splitlines()
+            raise LetiError(
+                f"the interpreter failed to run this model: {msg[-1] if msg else exc}"
+            ) from None
         clock = time.perf_counter_ns
         start = clock()
-        warm = 0
+        warm = 1
         while warm < 2 or (clock() - start) < self.warmup_seconds * 1e9:
             invoke()
             warm += 1

@@ -1,13 +1,13 @@
 """Whole-model latency from per-node predictions, with the runtime's reality applied.
 
 Composition rules: weight-preparation ops (constant DEQUANTIZE/DENSIFY) cost nothing per
-inference; fused activations are part of their producer's node; op types without a regressor
-get the device's analytic estimate and are marked ``analytic``; custom ops are priced
-analytically and marked ``custom`` unless measurements of them (cut out of real models) gave
-them a regressor; on a GPU device, ops the delegate cannot run split the
-graph into partitions whose boundaries cost a GPU<->CPU copy each. A correction fitted on
-whole generated networks (per-invocation and per-node overhead, and a scale) closes the gap
-that summing single-op timings leaves.
+inference, nor does zero padding the runtime merges into the next convolution; fused
+activations are part of their producer's node; op types without a regressor get the device's
+analytic estimate and are marked ``analytic``; custom ops are priced analytically and marked
+``custom`` unless measurements of them (cut out of real models) gave them a regressor; on a
+GPU device, ops the delegate cannot run split the graph into partitions whose boundaries cost
+a GPU<->CPU copy each. A correction fitted on whole generated networks (per-invocation and
+per-node overhead, and a scale) closes the gap that summing single-op timings leaves.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ class LatencyEstimator:
         groups: dict[str, list[int]] = defaultdict(list)
         t = self.throughput
         for i, node in enumerate(nodes):
-            if node.role == "weight_prep":
+            if node.role in ("weight_prep", "merged"):
                 source[i] = "free"
             elif node.op in self.op_models:  # custom ops too, once cut out and measured
                 source[i] = "learned"
@@ -236,6 +236,8 @@ class LatencyEstimator:
                 note = "custom op: priced analytically from the device's throughput"
             elif source[i] == "analytic":
                 note = "no measurements of this op type: priced from the device's throughput"
+            elif node.role == "merged":
+                note = "zero padding merged into the next convolution by the runtime; free"
             elif source[i] == "free":
                 note = "prepares constant weights once; free per inference"
             elif node.role == "custom":

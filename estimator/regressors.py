@@ -20,31 +20,37 @@ from sklearn.ensemble import (
 
 from .features import FEATURE_NAMES
 
-_FLOPS = FEATURE_NAMES.index("log_flops")
+_FLOPS = [FEATURE_NAMES.index(f) for f in ("log_flops", "log_flops_pad8", "log_flops_pad16")]
 _BYTES = FEATURE_NAMES.index("log_bytes_total")
 
 
+def _design(X: np.ndarray) -> np.ndarray:
+    """Roofline columns: a constant, FLOPs (plain and channel-tile padded), bytes moved."""
+    return np.column_stack([np.ones(len(X)), np.expm1(X[:, _FLOPS]), np.expm1(X[:, _BYTES])])
+
+
 class ResidualOverRoofline(RegressorMixin, BaseEstimator):
-    """``trees`` fitted on what the op type's roofline (overhead + FLOPs/rate + bytes/bandwidth,
-    non-negative) leaves unexplained, in log space. The roofline carries the trend beyond the
-    training range, where trees alone would flatten out."""
+    """``trees`` fitted on what the op type's roofline leaves unexplained, in log space.
+
+    The roofline is overhead + FLOPs/rate (FLOPs also counted over padded channel tiles) +
+    bytes/bandwidth, all non-negative; it carries the trend beyond the training range, where
+    trees alone would flatten out."""
 
     def __init__(self, trees: Any = None) -> None:
         self.trees = trees
 
     def _base(self, X: np.ndarray) -> np.ndarray:
-        flops, nbytes = np.expm1(X[:, _FLOPS]), np.expm1(X[:, _BYTES])
-        a, f, b = self.coef_
-        return np.log(np.maximum(a + f * flops + b * nbytes, 1e-6))
+        return np.log(np.maximum(_design(X) @ self.coef_, 1e-6))
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> ResidualOverRoofline:
         from scipy.optimize import nnls
 
         ms = np.exp(y)
-        A = np.stack([np.ones_like(ms), np.expm1(X[:, _FLOPS]), np.expm1(X[:, _BYTES])], 1)
+        A = _design(X)
         self.coef_, _ = nnls(A / ms[:, None], np.ones_like(ms))
         if not np.any(self.coef_):
-            self.coef_ = np.array([float(np.median(ms)), 0.0, 0.0])
+            self.coef_ = np.zeros(A.shape[1])
+            self.coef_[0] = float(np.median(ms))
         residual = y - self._base(X)
         self.trees_ = clone(self.trees).fit(X, residual) if self.trees is not None else None
         return self

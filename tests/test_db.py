@@ -13,6 +13,7 @@ import time
 import pytest
 from leti.estimator.configs import from_model, node_to_config, smoke
 from leti.estimator.db import open_db
+from leti.estimator.errors import LetiError
 from leti.estimator.graph import read_model
 from leti.estimator.host import HostDevice
 from leti.estimator.opgen import GenerationError, OpConfig, verify
@@ -138,6 +139,12 @@ def test_host_median_is_repeatable(tf_model):
     assert t.runs == 17
 
 
+def test_a_model_that_fails_to_run_is_a_clear_error(tf_model):
+    # cut out of a model, a RESHAPE to a run-time shape cannot run with made-up inputs
+    with pytest.raises(LetiError, match="failed to run this model"):
+        HostDevice().measure(tf_model("runtime_reshape").read_bytes())
+
+
 def test_from_model_reproduces_the_layer(tf_model):
     configs, skipped = from_model(tf_model("conv"))
     assert skipped == []
@@ -175,6 +182,9 @@ def test_from_model_cuts_out_what_tensorflow_cannot_regenerate(tf_model, monkeyp
     assert rows["CONV_2D"]["source"] == "from-model"
     r = leti("db", "build", "--from-model", str(tf_model("with_sub")), "--no-progress")
     assert "measured 0" in r.stdout  # extracted ops resume like the rest
+    # a model whose every op must be cut out (knift: all batched) is still something to build
+    r = leti("db", "build", "--from-model", models[1], "--no-progress")
+    assert r.returncode == 0 and "measured 0" in r.stdout, r.stderr
 
 
 def test_custom_ops_are_measured_and_learned(shared_models, smoke_home, tmp_path, monkeypatch):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -51,6 +53,13 @@ def test_weight_prep_is_free(est, tf_model):
     assert res.total_ms == pytest.approx(res.invoke_overhead_ms + total_nodes)
     conv = [n for n in res.nodes if n.op == "CONV_2D"][0]
     assert conv.share == pytest.approx(conv.ms / res.total_ms)
+
+
+def test_merged_padding_is_free(est, tf_model):
+    res = est.predict(tf_model("pads"))
+    merged, real = sorted((n for n in res.nodes if n.op == "PAD"), key=lambda n: n.ms)
+    assert merged.ms == 0 and merged.source == "free" and "merged" in merged.note
+    assert real.ms > 0
 
 
 def test_analytic_fallback_is_flagged(est, tf_model):
@@ -152,18 +161,27 @@ def test_incompatible_or_corrupt_estimator(trained_home, tf_model, tmp_path):
         load(device_id, folder=home / "estimators")
 
 
-def test_evaluate_json(trained_home, tf_model):
+def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)  # evaluate records measurements: keep the shared home
     models = [str(tf_model(n)) for n in ("conv_small", "conv_4x", "fp16_conv")]
-    r = leti("evaluate", *models, "--baselines", "--format", "json", home=trained_home)
+    r = leti("evaluate", *models, "--baselines", "--rounds", "2", "--format", "json", home=home)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert len(out["models"]) == 3 and all(m["measured_ms"] > 0 for m in out["models"])
     assert set(out["scores"]) == {"leti", "flops-proportional", "gsoc-conv-only"}
     for s in out["scores"].values():
         assert {"mape", "within_5", "within_10", "spearman"} <= set(s)
+    # each model timed once per round; the median of the round medians is what is kept
+    monkeypatch.setenv("LETI_HOME", str(home))
+    rows = {r["name"]: r for r in open_db().model_measurements(kind="user")}
+    assert len(rows) == 3
+    for m in out["models"]:
+        rounds = rows[Path(m["model"]).name]["stats"]["round_medians_ms"]
+        assert len(rounds) == 2 and m["measured_ms"] == pytest.approx(sum(rounds) / 2)
     # measured now, recorded for next time
     again = json.loads(leti("evaluate", str(tf_model("conv_small")), "--format", "json",
-                            home=trained_home).stdout)  # fmt: skip
+                            home=home).stdout)  # fmt: skip
     assert again["models"][0]["measured_ms"] == out["models"][0]["measured_ms"]
 
 

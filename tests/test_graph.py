@@ -92,6 +92,13 @@ def test_fp16_weights_are_weight_prep(tf_model):
     assert conv.macs == 16 * 16 * 16 * 3 * 3 * 8
 
 
+def test_zero_padding_into_a_conv_is_merged(tf_model):
+    g = read_model(tf_model("pads"))
+    pads = {n.outputs[0].shape[1]: n for n in g.nodes if n.op == "PAD"}
+    assert pads[20].role == "merged"  # feeds the valid conv: the runtime pads inside it
+    assert pads[18].role == "compute"  # feeds a RELU: a real copy
+
+
 def test_dynamic_batch_and_quantized_weights(tf_model):
     g = read_model(tf_model("dynamic_batch_int8_dense"))
     fc = only(g, "FULLY_CONNECTED")

@@ -118,6 +118,31 @@ def with_sub(path: Path) -> Path:
     return keras_to_tflite(tf.keras.Model(x, z), path)
 
 
+def pads(path: Path) -> Path:
+    """One zero padding feeding a valid conv (merged by the runtime), one feeding a RELU."""
+    tf = _tf()
+    L = tf.keras.layers
+    x = tf.keras.Input((16, 16, 4), batch_size=1)
+    # padding 2 for a 3x3 kernel: no SAME convolution equals it, so the converter keeps the PAD
+    a = L.Conv2D(8, 3, padding="valid", bias_initializer="ones")(L.ZeroPadding2D(2)(x))
+    b = L.ReLU()(L.ZeroPadding2D(1)(x))
+    return keras_to_tflite(tf.keras.Model(x, [a, b]), path)
+
+
+def runtime_reshape(path: Path) -> Path:
+    """A RESHAPE to a shape given at run time: unknowable when the op is measured alone."""
+    tf = _tf()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4, 4, 2], tf.float32),
+                                  tf.TensorSpec([2], tf.int32)])  # fmt: skip
+    def f(x, shape):
+        return tf.reshape(x, shape)
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    path.write_bytes(conv.convert())
+    return path
+
+
 def small_net(path: Path) -> Path:
     """A MobileNet-style block stack with fused activations (Netron skips DOM ids for them)."""
     from leti.estimator.netgen import build
@@ -140,6 +165,8 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
         conv_small,
         conv_4x,
         with_sub,
+        pads,
+        runtime_reshape,
         small_net,
     )
 }
