@@ -102,6 +102,10 @@ def _channels(rng: random.Random, lo: int = 8, hi: int = 1280) -> int:
     return max(lo, (c + 4) // 8 * 8) if rng.random() < 0.8 else max(1, c)
 
 
+# Ops the sampler sometimes gives a batch larger than 1.
+BATCHED_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "CONCATENATION"}
+
+
 def _log2(x: float) -> float:
     return math.log2(x)
 
@@ -115,6 +119,9 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
     hw = rng.choice(RESOLUTIONS)
     cin = _channels(rng)
     p: dict[str, Any] = dict(h=hw, w=hw, cin=cin)
+    if op in BATCHED_OPS and rng.random() < 0.06:  # a batch of small images (KNIFT: 200)
+        hw = rng.choice([4, 8, 16, 32, 32, 64])
+        p.update(n=rng.choice([2, 4, 8, 16, 32, 64, 128, 200]), h=hw, w=hw)
     if op == "CONV_2D":
         p.update(
             cout=_channels(rng),
@@ -136,9 +143,12 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
         thin = rng.random() < 0.35
         cout = rng.choice([1, 1, 2, 3, 4, 8]) if thin else _channels(rng, 1, 256)
         p.update(cout=cout, k=rng.choice([2, 2, 3, 4]), s=2)
-    elif op in ("ADD", "MUL"):
+    elif op in ("ADD", "SUB", "MUL"):
         p.update(act=rng.choice([None, None, "relu"]))
-        if op == "MUL" and rng.random() < 0.4:
+        r = rng.random()
+        if r < 0.3:  # a constant per channel, often on a thin image input (normalisation)
+            p.update(const=1, act=None, cin=rng.choice([1, 3, 3, 4, cin, cin]))
+        elif op == "MUL" and r < 0.6:
             p.update(bcast=1, act=None)
     elif op == "CONCATENATION":
         p.update(cin2=_channels(rng))
@@ -147,7 +157,7 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
             p.update(h=min(hw, 128), w=min(hw, 128), k=min(hw, 128), s=min(hw, 128))
             p.update(padding="valid")
         else:
-            k = rng.choice([2, 2, 3, 3, 5, 7])
+            k = rng.choice([1, 2, 2, 3, 3, 5, 7])  # 1x1 stride 2: subsampling (NASNet)
             p.update(k=k, s=rng.choice([1, 2, k]), padding=rng.choice(["same", "same", "valid"]))
     elif op == "PAD":
         p.update(pad=rng.choice([1, 1, 2, 3]))
@@ -161,6 +171,8 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
 def affordable(cfg: OpConfig) -> bool:
     """Skip configurations too big to time repeatedly (or that leave no output)."""
     p = cfg.params
+    if p.get("n", 1) > 1:
+        p = dict(p, h=p["h"] * p["n"])  # costs grow with the batch like with the height
     h, w, cin = p.get("h", 1), p.get("w", 1), p.get("cin", 1)
     k, s = p.get("k", 1), p.get("s", 1)
     if p.get("padding") == "valid" and k > min(h, w):
@@ -191,8 +203,9 @@ DEFAULT_COUNTS = {
     "DEPTHWISE_CONV_2D": 200,
     "FULLY_CONNECTED": 40,
     "TRANSPOSE_CONV": 100,
-    "ADD": 30,
-    "MUL": 35,
+    "ADD": 40,
+    "SUB": 25,
+    "MUL": 45,
     "CONCATENATION": 25,
     "AVERAGE_POOL_2D": 40,
     "MAX_POOL_2D": 40,
@@ -308,9 +321,11 @@ def node_to_config(node: Node) -> OpConfig | None:
         return OpConfig(op, _clean(dict(cin=w[1], cout=w[0], act=act)), "from-model")
     if op == "SOFTMAX" and len(shape) == 2:
         return OpConfig(op, dict(h=1, w=1, cin=shape[1]), "from-model")
-    if len(shape) != 4 or shape[0] != 1:
+    if len(shape) != 4 or (shape[0] != 1 and op not in BATCHED_OPS):
         return None
     p: dict[str, Any] = dict(h=shape[1], w=shape[2], cin=shape[3])
+    if shape[0] != 1:
+        p["n"] = shape[0]
     if op in ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"):
         p.update(k=o.get("kernel_h"), s=o.get("stride_h"), padding=o.get("padding", "SAME").lower())
         if o.get("kernel_h") != o.get("kernel_w") or o.get("stride_h") != o.get("stride_w"):
@@ -327,9 +342,17 @@ def node_to_config(node: Node) -> OpConfig | None:
         if o.get("filter_height") != o.get("filter_width"):
             return None
         p.update(k=o["filter_height"], s=o["stride_h"], padding=o.get("padding", "SAME").lower())
-    elif op in ("ADD", "MUL"):
+    elif op in ("ADD", "SUB", "MUL"):
         shapes = [t.shape for t in node.inputs[:2]]
-        if shapes == [shape, [1, 1, 1, shape[3]]] and not act:
+        second = node.inputs[1] if len(node.inputs) > 1 else None
+        if (
+            second is not None
+            and second.is_constant
+            and not act
+            and shapes[1] in ([shape[3]], [1, 1, 1, shape[3]])
+        ):
+            p["const"] = 1
+        elif shapes == [shape, [1, 1, 1, shape[3]]] and not act:
             p["bcast"] = 1
         elif shapes != [shape, shape]:
             return None  # other broadcasting variants are not generated

@@ -62,34 +62,46 @@ class OpModel:
     log_q90: float
 
 
-# Fewer output channels than this count as "thin" for the context correction: measured on the
-# host, a PReLU between two 1x1 convolutions at 128x128 adds 0.08 ms over its 0.04 ms alone at
-# 4 or 8 channels, and nothing at 16.
+# Fewer output channels than this make a node "thin" for the whole-network correction:
+# measured on the host, a PReLU between two 1x1 convolutions at 128x128 adds 0.08 ms to the
+# 0.04 ms it takes alone at 4 or 8 channels, and nothing at 16.
 THIN_CHANNELS = 16
 
 
-def context_group(node: Node) -> str:
-    """The group whose whole-network scale applies to ``node``: op type, and thin or not."""
+def is_thin(node: Node) -> bool:
     out = node.outputs[0].shape if node.outputs else []
-    thin = bool(out) and 0 < out[-1] < THIN_CHANNELS
-    return f"{node.op}/thin" if thin else node.op
+    return bool(out) and 0 < out[-1] < THIN_CHANNELS
 
 
 @dataclass
 class Correction:
-    """Whole-network gap: measured ~= invoke_ms + per_node_ms * nodes + sum over nodes of
-    scale(group) * node, where a group (op type, thin or not) that generated networks cover
-    well gets its own scale, and every other node the overall ``scale``."""
+    """What summing single-op timings misses, learned from whole generated networks:
+
+    measured ~= invoke_ms + per_node_ms * nodes + sum_i (scale + thin_scale * thin_i) * node_i
+                + spill_ms_per_mb * max(0, weights_mb - cache_mb)
+
+    The last term: timed alone, an op finds its weights in the cache; in a network whose
+    weights exceed the cache they stream from memory on every inference (generated ResNets
+    with 28-68 MB of weights ran 0.5-1.2 ms slower than their layers alone)."""
 
     invoke_ms: float = 0.0
     scale: float = 1.0
     per_node_ms: float = 0.0
     networks: int = 0
-    group_scales: dict[str, float] = field(default_factory=dict)
+    thin_scale: float = 0.0
+    spill_ms_per_mb: float = 0.0
+    cache_mb: float | None = None
+    terms: list[str] = field(default_factory=list)
     log_q10: float | None = None
     log_q90: float | None = None
     mape_before: float | None = None
     mape_after: float | None = None
+
+    def spill_fraction(self, weights_mb: float) -> float:
+        """Share of each weight byte that comes from memory rather than the cache."""
+        if self.cache_mb is None or weights_mb <= 0:
+            return 0.0
+        return max(0.0, 1.0 - self.cache_mb / weights_mb)
 
 
 @dataclass
@@ -198,20 +210,24 @@ class LatencyEstimator:
             lo[idx], hi[idx] = m.log_q10, m.log_q90
         return ms, source, lo, hi
 
-    def raw_groups(self, graph: ModelGraph) -> tuple[dict[str, float], int]:
-        """Uncorrected node predictions summed per context group, and the count of costed
-        nodes (what the whole-network correction is fitted on)."""
+    def raw_terms(self, graph: ModelGraph) -> dict[str, float]:
+        """The sums the whole-network correction is fitted on: single-op predictions (all,
+        and thin nodes'), costed nodes, and weight megabytes."""
         ms, source, _, _ = self._raw(graph.nodes)
-        sums: dict[str, float] = defaultdict(float)
+        out = {"sum": 0.0, "thin": 0.0, "nodes": 0.0, "weights_mb": 0.0}
         for node, v, src in zip(graph.nodes, ms, source, strict=True):
-            if src != "free":
-                sums[context_group(node)] += float(v)
-        return dict(sums), sum(1 for s in source if s != "free")
+            if src == "free":
+                continue
+            out["sum"] += float(v)
+            out["thin"] += float(v) if is_thin(node) else 0.0
+            out["nodes"] += 1
+            out["weights_mb"] += node.bytes_weights_read / 1e6
+        return out
 
     def raw_total(self, graph: ModelGraph) -> tuple[float, int]:
         """Sum of uncorrected node predictions and the count of costed nodes."""
-        sums, n = self.raw_groups(graph)
-        return sum(sums.values()), n
+        t = self.raw_terms(graph)
+        return t["sum"], int(t["nodes"])
 
     # --- composition -------------------------------------------------------------------------
 
@@ -243,8 +259,11 @@ class LatencyEstimator:
         costed = [s != "free" for s in source]
         # a negative per-node term (runtime calls counted once per single-op timing) never
         # takes a node below zero
-        scales = np.array([c.group_scales.get(context_group(n), c.scale) for n in graph.nodes])
-        corrected = np.where(costed, np.maximum(raw * scales + c.per_node_ms, 0.0), 0.0)
+        scales = c.scale + c.thin_scale * np.array([is_thin(n) for n in graph.nodes], float)
+        weights_mb = np.array([n.bytes_weights_read / 1e6 for n in graph.nodes])
+        spill = c.spill_ms_per_mb * c.spill_fraction(float(weights_mb[costed].sum()))
+        corrected = raw * scales + c.per_node_ms + spill * weights_mb
+        corrected = np.where(costed, np.maximum(corrected, 0.0), 0.0)
         transfer_ms, partitions = 0.0, 1
         unsupported = [self.gpu and n.op not in GPU_SUPPORTED and s != "free"
                        for n, s in zip(graph.nodes, source, strict=True)]  # fmt: skip

@@ -26,6 +26,7 @@ SUPPORTED_OPS = (
     "FULLY_CONNECTED",
     "TRANSPOSE_CONV",
     "ADD",
+    "SUB",
     "MUL",
     "CONCATENATION",
     "AVERAGE_POOL_2D",
@@ -39,7 +40,7 @@ SUPPORTED_OPS = (
     *ACTIVATION_OPS,
 )
 # Ops whose producer can carry a fused activation in TFLite.
-FUSABLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL"}
+FUSABLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL"}
 
 
 class GenerationError(LetiError):
@@ -86,7 +87,8 @@ def _build_keras(cfg: OpConfig) -> Any:
     cin = p.get("cin", 1)
     act = _act(p.get("act"))
     pad = p.get("padding", "same")
-    x = tf.keras.Input((h, w, cin), batch_size=1)
+    n = p.get("n", 1)  # batch: KNIFT matches 200 patches in one call
+    x = tf.keras.Input((h, w, cin), batch_size=n)
     inputs = [x]
     op = cfg.op
     if op == "CONV_2D":
@@ -100,22 +102,29 @@ def _build_keras(cfg: OpConfig) -> Any:
             depth_multiplier=p.get("m", 1), bias_initializer="ones",
         )(x)  # fmt: skip
     elif op == "FULLY_CONNECTED":
-        x = tf.keras.Input((cin,), batch_size=1)
+        x = tf.keras.Input((cin,), batch_size=n)
         inputs = [x]
         y = L.Dense(p["cout"], activation=act, bias_initializer="ones")(x)
     elif op == "TRANSPOSE_CONV":
         y = L.Conv2DTranspose(
             p["cout"], p["k"], strides=p.get("s", 1), padding=pad, bias_initializer="ones"
         )(x)
-    elif op in ("ADD", "MUL"):
+    elif op in ("ADD", "SUB", "MUL") and p.get("const"):
+        # const=1: a constant per-channel operand, as in input normalisation (x - mean) / std
+        import numpy as np
+
+        vec = np.linspace(0.5, 1.5, cin, dtype=np.float32)
+        fn = {"ADD": lambda t: t + vec, "SUB": lambda t: t - vec, "MUL": lambda t: t * vec}[op]
+        y = L.Lambda(fn)(x)
+    elif op in ("ADD", "SUB", "MUL"):
         # bcast=1: the second input is one value per channel, as in squeeze-excite blocks
-        x2 = tf.keras.Input((1, 1, cin) if p.get("bcast") else (h, w, cin), batch_size=1)
+        x2 = tf.keras.Input((1, 1, cin) if p.get("bcast") else (h, w, cin), batch_size=n)
         inputs = [x, x2]
-        y = (L.Add() if op == "ADD" else L.Multiply())([x, x2])
+        y = {"ADD": L.Add, "SUB": L.Subtract, "MUL": L.Multiply}[op]()([x, x2])
         if act:
             y = L.Activation(act)(y)
     elif op == "CONCATENATION":
-        x2 = tf.keras.Input((h, w, p["cin2"]), batch_size=1)
+        x2 = tf.keras.Input((h, w, p["cin2"]), batch_size=n)
         inputs = [x, x2]
         y = L.Concatenate(axis=-1)([x, x2])
     elif op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
@@ -131,7 +140,7 @@ def _build_keras(cfg: OpConfig) -> Any:
         size = (h * p.get("scale", 2), w * p.get("scale", 2))
         y = L.Lambda(lambda t: tf.image.resize(t, size, method=method))(x)
     elif op == "SOFTMAX":
-        x = tf.keras.Input((cin,), batch_size=1) if h * w == 1 else x
+        x = tf.keras.Input((cin,), batch_size=n) if h * w == 1 else x
         inputs = [x]
         y = L.Softmax()(x)
     elif op == "RESHAPE":
@@ -183,6 +192,9 @@ def verify(cfg: OpConfig, data: bytes) -> Node:
     if len(main) != 1 or others:
         raise GenerationError(f"{cfg.label()}: converter produced {ops}, expected one {cfg.op}")
     node = main[0]
+    batch = node.outputs[0].shape[0] if node.outputs and node.outputs[0].shape else 1
+    if batch != cfg.params.get("n", 1) and cfg.op not in ("SOFTMAX", "RESHAPE"):
+        raise GenerationError(f"{cfg.label()}: generated op has batch {batch}")
     for check in _CHECKS.get(cfg.op, ()):
         problem = check(cfg.params, node)
         if problem:

@@ -70,10 +70,18 @@ def candidates(n_samples: int) -> dict[str, Any]:
     hgb = HistGradientBoostingRegressor(
         max_iter=150, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=leaf, random_state=0
     )
+    # smoother trees: a few odd configurations (1 channel in and out) must not spike their
+    # neighbours' residuals
+    et3 = clone(et).set_params(min_samples_leaf=3)
+    rf3 = clone(rf).set_params(min_samples_leaf=3)
     out: dict[str, Any] = {"roofline": ResidualOverRoofline(None)}
     if n_samples >= 8:
         out["extra-trees"] = ResidualOverRoofline(et)
         out["random-forest"] = ResidualOverRoofline(rf)
+    if n_samples >= 30:
+        out["extra-trees(leaf 3)"] = ResidualOverRoofline(et3)
+        out["random-forest(leaf 3)"] = ResidualOverRoofline(rf3)
+    if n_samples >= 8:
         out["hist-gbm"] = ResidualOverRoofline(hgb)
         out["ensemble(et+hgb)"] = ResidualOverRoofline(
             VotingRegressor([("et", clone(et)), ("hgb", clone(hgb))])

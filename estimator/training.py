@@ -89,82 +89,70 @@ def fit_throughput(rows: list[dict[str, Any]]) -> tp.Throughput:
     return tp.fit(np.array(f), np.array(b), np.array([r["median_ms"] for r in rows]))
 
 
-# A context group gets its own whole-network scale when it makes up at least MIN_SHARE of the
-# single-op sum in at least MIN_NETWORKS generated networks.
-MIN_SHARE, MIN_NETWORKS = 0.05, 5
-# How strongly group scales are pulled towards the overall scale (chosen by leave-one-out).
-RIDGE = (0.03, 0.1, 0.3, 1.0)
+# Cache sizes (MB) tried for the weight-spill term; leave-one-out picks one, or none.
+CACHE_MB = (4.0, 8.0, 16.0, 24.0, 32.0, 48.0)
 
 
 def fit_correction(
     est: LatencyEstimator, networks: list[tuple[Any, float]], floor_ms: float = 0.0
 ) -> Correction:
-    """measured ~= invoke + per_node * nodes + sum_g scale_g * S_g, fitted in relative error.
+    """Fit :class:`Correction` in relative error; which optional terms (thin-node scale,
+    weight spill and its cache size) it keeps is decided by leave-one-out over the networks.
 
-    S_g sums the single-op predictions of one context group (op type, thin or not): ops can
-    run slower inside a network than alone, and not uniformly (see ``THIN_CHANNELS``). Group
-    scales are pulled towards one overall scale, more strongly where leave-one-out says so.
     ``per_node`` may be negative down to ``-floor_ms`` (the fastest single-op measurement):
     every single-op timing carries one call into the runtime that a whole network pays once,
     so summing hundreds of tiny ops overcounts, but never by more than the fastest op took."""
+    from scipy.optimize import lsq_linear
+
     if not networks:
         return Correction()
-    per_net, counts, measured = [], [], []
-    for graph, ms in networks:
-        sums, n = est.raw_groups(graph)
-        per_net.append(sums)
-        counts.append(n)
-        measured.append(ms)
-    N, M = np.array(counts, float), np.array(measured)
-    total = np.array([sum(d.values()) for d in per_net])
-    before = float(np.mean(np.abs(total - M) / M) * 100)
+    terms = [est.raw_terms(graph) for graph, _ in networks]
+    M = np.array([ms for _, ms in networks])
+    S = np.array([t["sum"] for t in terms])
+    N = np.array([t["nodes"] for t in terms])
+    T = np.array([t["thin"] for t in terms])
+    W = np.array([t["weights_mb"] for t in terms])
+    before = float(np.mean(np.abs(S - M) / M) * 100)
     if len(M) < 8:  # few networks: a scale alone is all they can support
-        scale = float(np.median(M / total))
-        c = Correction(0.0, scale, 0.0, len(M))
+        scale = float(np.median(M / S))
+        c = Correction(0.0, scale, 0.0, len(M), terms=["scale"])
         c.mape_before = before
-        c.mape_after = float(np.mean(np.abs(scale * total - M) / M) * 100)
+        c.mape_after = float(np.mean(np.abs(scale * S - M) / M) * 100)
         return c
-    support: dict[str, int] = defaultdict(int)
-    for d, t in zip(per_net, total, strict=True):
-        for g, v in d.items():
-            if t > 0 and v / t >= MIN_SHARE:
-                support[g] += 1
-    groups = sorted(g for g, k in support.items() if k >= MIN_NETWORKS)
-    G = np.array([[d.get(g, 0.0) for g in groups] for d in per_net]).reshape(len(M), len(groups))
-    rest = total - G.sum(axis=1)
-    # columns: invoke, per node, overall scale (on the rest), one scale per group
-    X = np.column_stack([np.ones(len(M)), N, rest, G])
 
-    def solve(keep: np.ndarray, ridge: float) -> np.ndarray:
-        from scipy.optimize import lsq_linear
+    def design(thin: bool, cache: float | None) -> np.ndarray:
+        cols = [np.ones(len(M)), N, S]
+        cols.append(T if thin else np.zeros(len(M)))
+        cols.append(np.maximum(W - cache, 0.0) if cache is not None else np.zeros(len(M)))
+        return np.column_stack(cols)
 
+    lower = [0.0, -floor_ms, 0.0, 0.0, 0.0]
+
+    def solve(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
         A = X[keep] / M[keep, None]
-        b = np.ones(keep.sum())
-        if groups:  # sqrt(ridge) * (scale_g - scale) = 0, per group
-            R = np.zeros((len(groups), X.shape[1]))
-            R[:, 2] = -1.0
-            R[np.arange(len(groups)), 3 + np.arange(len(groups))] = 1.0
-            A = np.vstack([A, np.sqrt(ridge * keep.sum()) * R])
-            b = np.concatenate([b, np.zeros(len(groups))])
-        lower = [0.0, -floor_ms] + [0.0] * (X.shape[1] - 2)
-        return lsq_linear(A, b, bounds=(lower, np.inf)).x
+        return lsq_linear(A, np.ones(keep.sum()), bounds=(lower, np.inf)).x
 
-    def loo(ridge: float) -> np.ndarray:
+    def loo(X: np.ndarray) -> np.ndarray:
         out = []
         for i in range(len(M)):
             keep = np.ones(len(M), bool)
             keep[i] = False
-            out.append(np.log(M[i] / max(float(X[i] @ solve(keep, ridge)), 1e-9)))
+            out.append(np.log(M[i] / max(float(X[i] @ solve(X, keep)), 1e-9)))
         return np.array(out)
 
-    scored = {r: loo(r) for r in (RIDGE if groups else RIDGE[-1:])}
-    ridge = min(scored, key=lambda r: float(np.mean(np.abs(np.expm1(scored[r])))))
-    coef = solve(np.ones(len(M), bool), ridge)
-    c = Correction(float(coef[0]), float(coef[2]), float(coef[1]), len(M))
-    c.group_scales = {g: float(v) for g, v in zip(groups, coef[3:], strict=True)}
-    c.log_q10, c.log_q90 = (float(v) for v in np.quantile(scored[ridge], [0.1, 0.9]))
+    options = [(thin, cache) for thin in (False, True) for cache in (None, *CACHE_MB)]
+    scored = {opt: loo(design(*opt)) for opt in options}
+    best = min(options, key=lambda o: float(np.mean(np.abs(np.expm1(scored[o])))))
+    X = design(*best)
+    inv, per_node, scale, thin_scale, spill = solve(X, np.ones(len(M), bool))
+    c = Correction(float(inv), float(scale), float(per_node), len(M))
+    c.thin_scale = float(thin_scale) if best[0] else 0.0
+    c.spill_ms_per_mb, c.cache_mb = (float(spill), best[1]) if best[1] is not None else (0.0, None)
+    c.terms = ["invoke", "per node", "scale"] + (["thin"] if best[0] else [])
+    c.terms += [f"weight spill over {best[1]:g} MB"] if best[1] is not None else []
+    c.log_q10, c.log_q90 = (float(v) for v in np.quantile(scored[best], [0.1, 0.9]))
     c.mape_before = before
-    c.mape_after = float(np.mean(np.abs(X @ coef - M) / M) * 100)
+    c.mape_after = float(np.mean(np.abs(X @ solve(X, np.ones(len(M), bool)) - M) / M) * 100)
     return c
 
 
@@ -218,11 +206,13 @@ def train(
     est.correction = fit_correction(est, pairs, floor_ms=floor)
     c = est.correction
     if c.networks:
-        groups = ", ".join(f"{g} {v:.2f}" for g, v in sorted(c.group_scales.items()))
+        extra = f", thin x{c.scale + c.thin_scale:.3f}" if c.thin_scale else ""
+        if c.cache_mb is not None:
+            extra += f", {c.spill_ms_per_mb:.4f} ms per MB of weights beyond {c.cache_mb:g} MB"
         say(
-            f"whole-network correction on {c.networks} networks: scale {c.scale:.3f}"
-            f"{f' ({groups})' if groups else ''}, invoke {c.invoke_ms:.4f} ms, "
-            f"per node {c.per_node_ms:.4f} ms; MAPE {c.mape_before:.1f}% -> {c.mape_after:.1f}%"
+            f"whole-network correction on {c.networks} networks: scale {c.scale:.3f}{extra}, "
+            f"invoke {c.invoke_ms:.4f} ms, per node {c.per_node_ms:.4f} ms; "
+            f"MAPE {c.mape_before:.1f}% -> {c.mape_after:.1f}%"
         )
     report = {
         "device": device_id,

@@ -16,7 +16,7 @@ from leti.estimator.db import open_db
 from leti.estimator.errors import LetiError
 from leti.estimator.graph import read_model
 from leti.estimator.host import HostDevice
-from leti.estimator.opgen import GenerationError, OpConfig, verify
+from leti.estimator.opgen import GenerationError, OpConfig, generate, verify
 
 
 def leti(*args, **kw):
@@ -155,6 +155,17 @@ def test_from_model_reproduces_the_layer(tf_model):
     assert node_to_config(node).key == cfg.key
 
 
+def test_batched_and_constant_operand_configs_round_trip():
+    # a batch (KNIFT's 200 patches) and a constant per-channel operand (input normalisation)
+    for cfg in [
+        OpConfig("CONV_2D", dict(h=8, w=8, cin=4, cout=8, k=3, s=1, n=4, padding="same")),
+        OpConfig("SUB", dict(h=8, w=8, cin=3, const=1)),
+    ]:
+        data, node = generate(cfg)
+        assert node.op == cfg.op and node.outputs[0].shape[0] == cfg.params.get("n", 1)
+        assert node_to_config(read_model(data).nodes[0]).params == cfg.params
+
+
 def test_verify_rejects_the_wrong_op(tf_model):
     data = tf_model("conv").read_bytes()
     with pytest.raises(GenerationError, match="expected one DEPTHWISE_CONV_2D"):
@@ -167,20 +178,20 @@ def test_verify_rejects_the_wrong_op(tf_model):
 
 def test_from_model_cuts_out_what_tensorflow_cannot_regenerate(tf_model, monkeypatch, tmp_path):
     monkeypatch.setenv("LETI_HOME", str(tmp_path))
-    configs, skipped = from_model(tf_model("with_sub"))
-    assert [c.op for c in configs] == ["CONV_2D"] and [n.op for n in skipped] == ["SUB"]
+    configs, skipped = from_model(tf_model("with_maximum"))
+    assert [c.op for c in configs] == ["CONV_2D"] and [n.op for n in skipped] == ["MAXIMUM"]
     _, skipped = from_model(tf_model("dynamic_batch_int8_dense"))
     assert [n.op for n in skipped] == ["FULLY_CONNECTED"]  # int8 weights: not a float FC
-    models = [str(tf_model("with_sub")), str(tf_model("dynamic_batch_int8_dense"))]
+    models = [str(tf_model("with_maximum")), str(tf_model("dynamic_batch_int8_dense"))]
     r = leti("db", "build", "--from-model", models[0], "--from-model", models[1], "--no-progress")
     assert r.returncode == 0, r.stderr
     rows = {m["op_type"]: m for m in open_db().measurements()}
-    assert rows["SUB"]["source"] == "extracted" and rows["SUB"]["median_ms"] > 0
-    assert rows["SUB"]["config"]["node"] == "0:1"
+    assert rows["MAXIMUM"]["source"] == "extracted" and rows["MAXIMUM"]["median_ms"] > 0
+    assert rows["MAXIMUM"]["config"]["node"] == "0:1"
     assert rows["FULLY_CONNECTED"]["source"] == "extracted"
     assert rows["FULLY_CONNECTED"]["features"]["bytes_w"] >= 64 * 64  # its int8 weights
     assert rows["CONV_2D"]["source"] == "from-model"
-    r = leti("db", "build", "--from-model", str(tf_model("with_sub")), "--no-progress")
+    r = leti("db", "build", "--from-model", str(tf_model("with_maximum")), "--no-progress")
     assert "measured 0" in r.stdout  # extracted ops resume like the rest
     # a model whose every op must be cut out (knift: all batched) is still something to build
     r = leti("db", "build", "--from-model", models[1], "--no-progress")

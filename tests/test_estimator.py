@@ -63,8 +63,8 @@ def test_merged_padding_is_free(est, tf_model):
 
 
 def test_analytic_fallback_is_flagged(est, tf_model):
-    res = est.predict(tf_model("with_sub"))
-    sub = [n for n in res.nodes if n.op == "SUB"][0]
+    res = est.predict(tf_model("with_maximum"))
+    sub = [n for n in res.nodes if n.op == "MAXIMUM"][0]
     assert sub.source == "analytic" and sub.ms > 0 and "no measurements" in sub.note
     assert [n.source for n in res.nodes if n.op == "CONV_2D"] == ["learned"]
 
@@ -90,7 +90,7 @@ def test_gpu_partitions_cost_copies(est, tf_model):
 
 
 def test_python_api_batch_matches_single(est, tf_model):
-    paths = [tf_model("conv_small"), tf_model("fp16_conv"), tf_model("with_sub")]
+    paths = [tf_model("conv_small"), tf_model("fp16_conv"), tf_model("with_maximum")]
     many = est.predict_many(paths + [paths[0].read_bytes()])
     single = [est.predict(p) for p in paths]
     for a, b in zip(many, single, strict=False):
