@@ -146,8 +146,9 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
     elif op in ("ADD", "SUB", "MUL"):
         p.update(act=rng.choice([None, None, "relu"]))
         r = rng.random()
-        if r < 0.3:  # a constant per channel, often on a thin image input (normalisation)
-            p.update(const=1, act=None, cin=rng.choice([1, 3, 3, 4, cin, cin]))
+        if r < 0.3:  # a constant (per channel or scalar), often on a thin image input
+            p.update(act=None, cin=rng.choice([1, 3, 3, 4, cin, cin]))
+            p.update(const=2 if p["cin"] == 1 else rng.choice([1, 2]))
         elif op == "MUL" and r < 0.6:
             p.update(bcast=1, act=None)
     elif op == "CONCATENATION":
@@ -345,12 +346,10 @@ def node_to_config(node: Node) -> OpConfig | None:
     elif op in ("ADD", "SUB", "MUL"):
         shapes = [t.shape for t in node.inputs[:2]]
         second = node.inputs[1] if len(node.inputs) > 1 else None
-        if (
-            second is not None
-            and second.is_constant
-            and not act
-            and shapes[1] in ([shape[3]], [1, 1, 1, shape[3]])
-        ):
+        const = second is not None and second.is_constant and not act
+        if const and second.numel == 1:
+            p["const"] = 2
+        elif const and shapes[1] in ([shape[3]], [1, 1, 1, shape[3]]):
             p["const"] = 1
         elif shapes == [shape, [1, 1, 1, shape[3]]] and not act:
             p["bcast"] = 1

@@ -95,6 +95,7 @@ FEATURE_NAMES = (
     "log_flops_pad8",
     "log_flops_pad16",
     "log_channel_ratio",
+    "log_in2_elems",
 )
 
 # SIMD kernels compute output channels in tiles (8 or 16 floats on AVX2, slices of 4 on a
@@ -134,5 +135,7 @@ def matrix(recs: list[dict[str, Any]]) -> np.ndarray:
         n_inputs,
         *(lg(flops * np.ceil(cout / t) * t / cout) for t in TILES),
         np.log(cout / cin),
+        # the second operand: a full tensor, one value per channel, or none (a constant)
+        np.array([np.log1p(np.prod(r["in2_shape"])) if r["in2_shape"] else 0.0 for r in recs]),
     ]  # fmt: skip
     return np.stack(cols, axis=1)

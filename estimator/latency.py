@@ -62,15 +62,21 @@ class OpModel:
     log_q90: float
 
 
-# Fewer output channels than this make a node "thin" for the whole-network correction:
-# measured on the host, a PReLU between two 1x1 convolutions at 128x128 adds 0.08 ms to the
-# 0.04 ms it takes alone at 4 or 8 channels, and nothing at 16.
+# Inside a network a thin PReLU runs slower than alone: measured on the host, a PReLU between
+# two 1x1 convolutions at 128x128 adds 0.08 ms to the 0.04 ms it takes alone at 4 or 8
+# channels, and nothing at 16; HARD_SWISH, LOGISTIC or a separate RELU there add nothing.
 THIN_CHANNELS = 16
+# The node sets a context term can apply to; training picks one (or none) by leave-one-out.
+THIN_KINDS = ("thin PRELU", "thin")
 
 
-def is_thin(node: Node) -> bool:
+def is_thin(node: Node, kind: str | None) -> bool:
+    """Whether the correction's context term of ``kind`` applies to ``node``."""
     out = node.outputs[0].shape if node.outputs else []
-    return bool(out) and 0 < out[-1] < THIN_CHANNELS
+    thin = bool(out) and 0 < out[-1] < THIN_CHANNELS
+    if kind == "thin PRELU":
+        return thin and node.op == "PRELU"
+    return thin if kind == "thin" else False
 
 
 @dataclass
@@ -80,6 +86,8 @@ class Correction:
     measured ~= invoke_ms + per_node_ms * nodes + sum_i (scale + thin_scale * thin_i) * node_i
                 + spill_ms_per_mb * max(0, weights_mb - cache_mb)
 
+    (thin_i: the node has fewer than THIN_CHANNELS output channels — and is a PReLU, if
+    ``thin_kind`` says so.)
     The last term: timed alone, an op finds its weights in the cache; in a network whose
     weights exceed the cache they stream from memory on every inference (generated ResNets
     with 28-68 MB of weights ran 0.5-1.2 ms slower than their layers alone)."""
@@ -89,6 +97,7 @@ class Correction:
     per_node_ms: float = 0.0
     networks: int = 0
     thin_scale: float = 0.0
+    thin_kind: str | None = None
     spill_ms_per_mb: float = 0.0
     cache_mb: float | None = None
     terms: list[str] = field(default_factory=list)
@@ -214,12 +223,13 @@ class LatencyEstimator:
         """The sums the whole-network correction is fitted on: single-op predictions (all,
         and thin nodes'), costed nodes, and weight megabytes."""
         ms, source, _, _ = self._raw(graph.nodes)
-        out = {"sum": 0.0, "thin": 0.0, "nodes": 0.0, "weights_mb": 0.0}
+        out = {"sum": 0.0, "nodes": 0.0, "weights_mb": 0.0, **{k: 0.0 for k in THIN_KINDS}}
         for node, v, src in zip(graph.nodes, ms, source, strict=True):
             if src == "free":
                 continue
             out["sum"] += float(v)
-            out["thin"] += float(v) if is_thin(node) else 0.0
+            for kind in THIN_KINDS:
+                out[kind] += float(v) if is_thin(node, kind) else 0.0
             out["nodes"] += 1
             out["weights_mb"] += node.bytes_weights_read / 1e6
         return out
@@ -259,7 +269,8 @@ class LatencyEstimator:
         costed = [s != "free" for s in source]
         # a negative per-node term (runtime calls counted once per single-op timing) never
         # takes a node below zero
-        scales = c.scale + c.thin_scale * np.array([is_thin(n) for n in graph.nodes], float)
+        thin = np.array([is_thin(n, c.thin_kind) for n in graph.nodes], float)
+        scales = c.scale + c.thin_scale * thin
         weights_mb = np.array([n.bytes_weights_read / 1e6 for n in graph.nodes])
         spill = c.spill_ms_per_mb * c.spill_fraction(float(weights_mb[costed].sum()))
         corrected = raw * scales + c.per_node_ms + spill * weights_mb

@@ -110,10 +110,11 @@ def _build_keras(cfg: OpConfig) -> Any:
             p["cout"], p["k"], strides=p.get("s", 1), padding=pad, bias_initializer="ones"
         )(x)
     elif op in ("ADD", "SUB", "MUL") and p.get("const"):
-        # const=1: a constant per-channel operand, as in input normalisation (x - mean) / std
+        # a constant operand, as in input normalisation (x - mean) / std: const=1 one value
+        # per channel, const=2 one value in all (Keras' Rescaling)
         import numpy as np
 
-        vec = np.linspace(0.5, 1.5, cin, dtype=np.float32)
+        vec = np.linspace(0.5, 1.5, cin, dtype=np.float32) if p["const"] == 1 else np.float32(0.5)
         fn = {"ADD": lambda t: t + vec, "SUB": lambda t: t - vec, "MUL": lambda t: t * vec}[op]
         y = L.Lambda(fn)(x)
     elif op in ("ADD", "SUB", "MUL"):

@@ -16,7 +16,7 @@ from . import throughput as tp
 from .db import Database
 from .errors import LetiError
 from .features import matrix
-from .latency import Correction, LatencyEstimator, OpModel
+from .latency import THIN_KINDS, Correction, LatencyEstimator, OpModel
 from .regressors import candidates
 
 MIN_SAMPLES = 2
@@ -110,7 +110,7 @@ def fit_correction(
     M = np.array([ms for _, ms in networks])
     S = np.array([t["sum"] for t in terms])
     N = np.array([t["nodes"] for t in terms])
-    T = np.array([t["thin"] for t in terms])
+    T = {k: np.array([t[k] for t in terms]) for k in THIN_KINDS}
     W = np.array([t["weights_mb"] for t in terms])
     before = float(np.mean(np.abs(S - M) / M) * 100)
     if len(M) < 8:  # few networks: a scale alone is all they can support
@@ -120,9 +120,9 @@ def fit_correction(
         c.mape_after = float(np.mean(np.abs(scale * S - M) / M) * 100)
         return c
 
-    def design(thin: bool, cache: float | None) -> np.ndarray:
+    def design(thin: str | None, cache: float | None) -> np.ndarray:
         cols = [np.ones(len(M)), N, S]
-        cols.append(T if thin else np.zeros(len(M)))
+        cols.append(T[thin] if thin else np.zeros(len(M)))
         cols.append(np.maximum(W - cache, 0.0) if cache is not None else np.zeros(len(M)))
         return np.column_stack(cols)
 
@@ -140,15 +140,15 @@ def fit_correction(
             out.append(np.log(M[i] / max(float(X[i] @ solve(X, keep)), 1e-9)))
         return np.array(out)
 
-    options = [(thin, cache) for thin in (False, True) for cache in (None, *CACHE_MB)]
+    options = [(thin, cache) for thin in (None, *THIN_KINDS) for cache in (None, *CACHE_MB)]
     scored = {opt: loo(design(*opt)) for opt in options}
     best = min(options, key=lambda o: float(np.mean(np.abs(np.expm1(scored[o])))))
     X = design(*best)
     inv, per_node, scale, thin_scale, spill = solve(X, np.ones(len(M), bool))
     c = Correction(float(inv), float(scale), float(per_node), len(M))
-    c.thin_scale = float(thin_scale) if best[0] else 0.0
+    c.thin_scale, c.thin_kind = (float(thin_scale), best[0]) if best[0] else (0.0, None)
     c.spill_ms_per_mb, c.cache_mb = (float(spill), best[1]) if best[1] is not None else (0.0, None)
-    c.terms = ["invoke", "per node", "scale"] + (["thin"] if best[0] else [])
+    c.terms = ["invoke", "per node", "scale"] + ([best[0]] if best[0] else [])
     c.terms += [f"weight spill over {best[1]:g} MB"] if best[1] is not None else []
     c.log_q10, c.log_q90 = (float(v) for v in np.quantile(scored[best], [0.1, 0.9]))
     c.mape_before = before
@@ -206,7 +206,7 @@ def train(
     est.correction = fit_correction(est, pairs, floor_ms=floor)
     c = est.correction
     if c.networks:
-        extra = f", thin x{c.scale + c.thin_scale:.3f}" if c.thin_scale else ""
+        extra = f", {c.thin_kind} x{c.scale + c.thin_scale:.3f}" if c.thin_kind else ""
         if c.cache_mb is not None:
             extra += f", {c.spill_ms_per_mb:.4f} ms per MB of weights beyond {c.cache_mb:g} MB"
         say(

@@ -160,6 +160,7 @@ def test_batched_and_constant_operand_configs_round_trip():
     for cfg in [
         OpConfig("CONV_2D", dict(h=8, w=8, cin=4, cout=8, k=3, s=1, n=4, padding="same")),
         OpConfig("SUB", dict(h=8, w=8, cin=3, const=1)),
+        OpConfig("ADD", dict(h=8, w=8, cin=3, const=2)),
     ]:
         data, node = generate(cfg)
         assert node.op == cfg.op and node.outputs[0].shape[0] == cfg.params.get("n", 1)
