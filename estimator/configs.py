@@ -143,6 +143,8 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
         thin = rng.random() < 0.35
         cout = rng.choice([1, 1, 2, 3, 4, 8]) if thin else _channels(rng, 1, 256)
         p.update(cout=cout, k=rng.choice([2, 2, 3, 4]), s=2)
+        if thin and rng.random() < 0.5:  # a segmentation head: thin in, thin out, large map
+            p.update(cin=rng.choice([2, 4, 8, 8, 16, 32]), h=max(hw, 64), w=max(hw, 64))
     elif op in ("ADD", "SUB", "MUL"):
         p.update(act=rng.choice([None, None, "relu"]))
         r = rng.random()
@@ -203,7 +205,7 @@ DEFAULT_COUNTS = {
     "CONV_2D": 420,
     "DEPTHWISE_CONV_2D": 200,
     "FULLY_CONNECTED": 40,
-    "TRANSPOSE_CONV": 100,
+    "TRANSPOSE_CONV": 130,
     "ADD": 40,
     "SUB": 25,
     "MUL": 45,

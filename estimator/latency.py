@@ -66,28 +66,29 @@ class OpModel:
 # two 1x1 convolutions at 128x128 adds 0.08 ms to the 0.04 ms it takes alone at 4 or 8
 # channels, and nothing at 16; HARD_SWISH, LOGISTIC or a separate RELU there add nothing.
 THIN_CHANNELS = 16
-# The node sets a context term can apply to; training picks one (or none) by leave-one-out.
-THIN_KINDS = ("thin PRELU", "thin")
+# Op types a thin-node context term can be learned for ("*": every thin node); training
+# picks which set (or none) by leave-one-out.
+THIN_SETS: tuple[tuple[str, ...], ...] = (("PRELU",), ("PRELU", "TRANSPOSE_CONV"), ("*",))
+THIN_KEYS = ("PRELU", "TRANSPOSE_CONV", "*")
 
 
-def is_thin(node: Node, kind: str | None) -> bool:
-    """Whether the correction's context term of ``kind`` applies to ``node``."""
+def thin_op(node: Node) -> str | None:
+    """The op type (a custom op's builtin twin) of a node with few output channels, else None."""
     out = node.outputs[0].shape if node.outputs else []
-    thin = bool(out) and 0 < out[-1] < THIN_CHANNELS
-    if kind == "thin PRELU":
-        return thin and node.op == "PRELU"
-    return thin if kind == "thin" else False
+    if not out or not 0 < out[-1] < THIN_CHANNELS:
+        return None
+    return SAME_COMPUTATION.get(node.op, node.op)
 
 
 @dataclass
 class Correction:
     """What summing single-op timings misses, learned from whole generated networks:
 
-    measured ~= invoke_ms + per_node_ms * nodes + sum_i (scale + thin_scale * thin_i) * node_i
+    measured ~= invoke_ms + per_node_ms * nodes + sum_i (scale + thin_i) * node_i
                 + spill_ms_per_mb * max(0, weights_mb - cache_mb)
 
-    (thin_i: the node has fewer than THIN_CHANNELS output channels — and is a PReLU, if
-    ``thin_kind`` says so.)
+    (thin_i: ``thin_scales[op]`` for a node of fewer than THIN_CHANNELS output channels whose
+    op has a term, or ``thin_scales["*"]`` when the term covers every thin node; else 0.)
     The last term: timed alone, an op finds its weights in the cache; in a network whose
     weights exceed the cache they stream from memory on every inference (generated ResNets
     with 28-68 MB of weights ran 0.5-1.2 ms slower than their layers alone)."""
@@ -96,8 +97,7 @@ class Correction:
     scale: float = 1.0
     per_node_ms: float = 0.0
     networks: int = 0
-    thin_scale: float = 0.0
-    thin_kind: str | None = None
+    thin_scales: dict[str, float] = field(default_factory=dict)
     spill_ms_per_mb: float = 0.0
     cache_mb: float | None = None
     terms: list[str] = field(default_factory=list)
@@ -105,6 +105,12 @@ class Correction:
     log_q90: float | None = None
     mape_before: float | None = None
     mape_after: float | None = None
+
+    def thin_extra(self, node: Node) -> float:
+        op = thin_op(node) if self.thin_scales else None
+        if op is None:
+            return 0.0
+        return self.thin_scales.get(op, self.thin_scales.get("*", 0.0))
 
     def spill_fraction(self, weights_mb: float) -> float:
         """Share of each weight byte that comes from memory rather than the cache."""
@@ -223,13 +229,17 @@ class LatencyEstimator:
         """The sums the whole-network correction is fitted on: single-op predictions (all,
         and thin nodes'), costed nodes, and weight megabytes."""
         ms, source, _, _ = self._raw(graph.nodes)
-        out = {"sum": 0.0, "nodes": 0.0, "weights_mb": 0.0, **{k: 0.0 for k in THIN_KINDS}}
+        out = {"sum": 0.0, "nodes": 0.0, "weights_mb": 0.0}
+        out.update({f"thin:{k}": 0.0 for k in THIN_KEYS})
         for node, v, src in zip(graph.nodes, ms, source, strict=True):
             if src == "free":
                 continue
             out["sum"] += float(v)
-            for kind in THIN_KINDS:
-                out[kind] += float(v) if is_thin(node, kind) else 0.0
+            op = thin_op(node)
+            if op is not None:
+                out["thin:*"] += float(v)
+                if f"thin:{op}" in out and op != "*":
+                    out[f"thin:{op}"] += float(v)
             out["nodes"] += 1
             out["weights_mb"] += node.bytes_weights_read / 1e6
         return out
@@ -269,8 +279,7 @@ class LatencyEstimator:
         costed = [s != "free" for s in source]
         # a negative per-node term (runtime calls counted once per single-op timing) never
         # takes a node below zero
-        thin = np.array([is_thin(n, c.thin_kind) for n in graph.nodes], float)
-        scales = c.scale + c.thin_scale * thin
+        scales = c.scale + np.array([c.thin_extra(n) for n in graph.nodes])
         weights_mb = np.array([n.bytes_weights_read / 1e6 for n in graph.nodes])
         spill = c.spill_ms_per_mb * c.spill_fraction(float(weights_mb[costed].sum()))
         corrected = raw * scales + c.per_node_ms + spill * weights_mb

@@ -16,7 +16,7 @@ from . import throughput as tp
 from .db import Database
 from .errors import LetiError
 from .features import matrix
-from .latency import THIN_KINDS, Correction, LatencyEstimator, OpModel
+from .latency import THIN_KEYS, THIN_SETS, Correction, LatencyEstimator, OpModel
 from .regressors import candidates
 
 MIN_SAMPLES = 2
@@ -110,7 +110,7 @@ def fit_correction(
     M = np.array([ms for _, ms in networks])
     S = np.array([t["sum"] for t in terms])
     N = np.array([t["nodes"] for t in terms])
-    T = {k: np.array([t[k] for t in terms]) for k in THIN_KINDS}
+    T = {k: np.array([t[f"thin:{k}"] for t in terms]) for k in THIN_KEYS}
     W = np.array([t["weights_mb"] for t in terms])
     before = float(np.mean(np.abs(S - M) / M) * 100)
     if len(M) < 8:  # few networks: a scale alone is all they can support
@@ -120,16 +120,16 @@ def fit_correction(
         c.mape_after = float(np.mean(np.abs(scale * S - M) / M) * 100)
         return c
 
-    def design(thin: str | None, cache: float | None) -> np.ndarray:
+    def design(thin: tuple[str, ...], cache: float | None) -> np.ndarray:
+        # columns: invoke, per node, scale, spill, then one extra scale per thin op set member
         cols = [np.ones(len(M)), N, S]
-        cols.append(T[thin] if thin else np.zeros(len(M)))
         cols.append(np.maximum(W - cache, 0.0) if cache is not None else np.zeros(len(M)))
+        cols += [T[k] for k in thin]
         return np.column_stack(cols)
-
-    lower = [0.0, -floor_ms, 0.0, 0.0, 0.0]
 
     def solve(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
         A = X[keep] / M[keep, None]
+        lower = [0.0, -floor_ms] + [0.0] * (X.shape[1] - 2)
         return lsq_linear(A, np.ones(keep.sum()), bounds=(lower, np.inf)).x
 
     def loo(X: np.ndarray) -> np.ndarray:
@@ -140,15 +140,16 @@ def fit_correction(
             out.append(np.log(M[i] / max(float(X[i] @ solve(X, keep)), 1e-9)))
         return np.array(out)
 
-    options = [(thin, cache) for thin in (None, *THIN_KINDS) for cache in (None, *CACHE_MB)]
+    options = [(thin, cache) for thin in ((), *THIN_SETS) for cache in (None, *CACHE_MB)]
     scored = {opt: loo(design(*opt)) for opt in options}
     best = min(options, key=lambda o: float(np.mean(np.abs(np.expm1(scored[o])))))
     X = design(*best)
-    inv, per_node, scale, thin_scale, spill = solve(X, np.ones(len(M), bool))
+    coef = solve(X, np.ones(len(M), bool))
+    inv, per_node, scale, spill = coef[:4]
     c = Correction(float(inv), float(scale), float(per_node), len(M))
-    c.thin_scale, c.thin_kind = (float(thin_scale), best[0]) if best[0] else (0.0, None)
+    c.thin_scales = {k: float(v) for k, v in zip(best[0], coef[4:], strict=True)}
     c.spill_ms_per_mb, c.cache_mb = (float(spill), best[1]) if best[1] is not None else (0.0, None)
-    c.terms = ["invoke", "per node", "scale"] + ([best[0]] if best[0] else [])
+    c.terms = ["invoke", "per node", "scale"] + [f"thin {k}" for k in best[0]]
     c.terms += [f"weight spill over {best[1]:g} MB"] if best[1] is not None else []
     c.log_q10, c.log_q90 = (float(v) for v in np.quantile(scored[best], [0.1, 0.9]))
     c.mape_before = before
@@ -206,7 +207,7 @@ def train(
     est.correction = fit_correction(est, pairs, floor_ms=floor)
     c = est.correction
     if c.networks:
-        extra = f", {c.thin_kind} x{c.scale + c.thin_scale:.3f}" if c.thin_kind else ""
+        extra = "".join(f", thin {k} x{c.scale + v:.2f}" for k, v in c.thin_scales.items())
         if c.cache_mb is not None:
             extra += f", {c.spill_ms_per_mb:.4f} ms per MB of weights beyond {c.cache_mb:g} MB"
         say(

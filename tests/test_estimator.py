@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from leti.estimator.calibration import get_estimator
 from leti.estimator.db import open_db
@@ -249,3 +250,53 @@ def test_custom_transposed_conv_is_priced_as_its_builtin_twin(est, shared_models
     graph = read_model(shared_models / "selfie_segmentation.tflite")
     (g,) = [n for n in graph.nodes if n.op == "CUSTOM:Convolution2DTransposeBias"]
     assert (g.options["kernel_h"], g.options["stride_h"]) == (2, 2)
+
+
+def test_correction_learns_weight_spill_and_thin_prelu():
+    """Networks whose truth has a thin-PReLU context cost and weights spilling beyond 16 MB:
+    leave-one-out keeps both terms and recovers their size."""
+    from leti.estimator.latency import Correction
+    from leti.estimator.training import fit_correction
+
+    rng = np.random.default_rng(0)
+
+    class Terms:  # stands in for a trained estimator: the sums fit_correction works from
+        def raw_terms(self, graph):
+            return graph
+
+    nets = []
+    for _ in range(40):
+        s = rng.uniform(0.5, 20.0)
+        prelu = rng.uniform(0.0, 0.2) * s
+        tconv = rng.uniform(0.0, 0.3) * s
+        t = {"sum": s, "nodes": float(rng.integers(10, 300)), "weights_mb": rng.uniform(0, 60),
+             "thin:PRELU": prelu, "thin:TRANSPOSE_CONV": tconv,
+             "thin:*": prelu + tconv + rng.uniform(0.0, 0.3) * s}  # fmt: skip
+        truth = 0.95 * s + 2.0 * prelu + 0.02 * max(t["weights_mb"] - 16.0, 0.0)
+        nets.append((t, truth * rng.uniform(0.99, 1.01)))
+    c = fit_correction(Terms(), nets, floor_ms=0.0005)
+    assert set(c.thin_scales) <= {"PRELU", "TRANSPOSE_CONV"}
+    assert c.thin_scales["PRELU"] == pytest.approx(2.0, rel=0.15)
+    assert c.thin_scales.get("TRANSPOSE_CONV", 0.0) < 0.1
+    assert c.cache_mb == 16.0 and c.spill_ms_per_mb == pytest.approx(0.02, rel=0.25)
+    assert c.scale == pytest.approx(0.95, rel=0.05) and c.mape_after < 2.0
+    assert c.spill_fraction(32.0) == pytest.approx(0.5) and c.spill_fraction(8.0) == 0.0
+    assert Correction().spill_fraction(100.0) == 0.0  # no spill term learned: none applied
+
+
+def test_correction_terms_apply_per_node(est, tf_model):
+    import copy
+
+    from leti.estimator.latency import Correction
+
+    plain = copy.copy(est)
+    plain.correction = Correction(scale=1.0)
+    thin = copy.copy(est)
+    thin.correction = Correction(scale=1.0, thin_scales={"*": 1.0})
+    a, b = plain.predict(tf_model("conv")), thin.predict(tf_model("conv"))  # 8 output channels
+    assert b.nodes[0].ms == pytest.approx(2 * a.nodes[0].ms)
+    spill = copy.copy(est)
+    spill.correction = Correction(scale=1.0, spill_ms_per_mb=1.0, cache_mb=0.0)
+    c = spill.predict(tf_model("conv"))
+    weights_mb = read_model(tf_model("conv")).nodes[0].bytes_weights_read / 1e6
+    assert c.nodes[0].ms == pytest.approx(a.nodes[0].ms + weights_mb)
