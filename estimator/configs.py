@@ -160,8 +160,9 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
             p.update(h=min(hw, 128), w=min(hw, 128), k=min(hw, 128), s=min(hw, 128))
             p.update(padding="valid")
         else:
-            k = rng.choice([1, 2, 2, 3, 3, 5, 7])  # 1x1 stride 2: subsampling (NASNet)
-            p.update(k=k, s=rng.choice([1, 2, k]), padding=rng.choice(["same", "same", "valid"]))
+            k = rng.choice([1, 1, 2, 2, 3, 3, 5, 7])  # 1x1 stride 2: subsampling (NASNet)
+            s = 2 if k == 1 else rng.choice([1, 2, k])
+            p.update(k=k, s=s, padding=rng.choice(["same", "same", "valid"]))
     elif op == "PAD":
         p.update(pad=rng.choice([1, 1, 2, 3]))
     elif op in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
@@ -203,7 +204,7 @@ def affordable(cfg: OpConfig) -> bool:
 # real models' time, so they get the most).
 DEFAULT_COUNTS = {
     "CONV_2D": 420,
-    "DEPTHWISE_CONV_2D": 200,
+    "DEPTHWISE_CONV_2D": 280,
     "FULLY_CONNECTED": 40,
     "TRANSPOSE_CONV": 130,
     "ADD": 40,

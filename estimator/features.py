@@ -96,6 +96,7 @@ FEATURE_NAMES = (
     "log_flops_pad16",
     "log_channel_ratio",
     "log_in2_elems",
+    "scalar_operand",
 )
 
 # SIMD kernels compute output channels in tiles (8 or 16 floats on AVX2, slices of 4 on a
@@ -137,5 +138,7 @@ def matrix(recs: list[dict[str, Any]]) -> np.ndarray:
         np.log(cout / cin),
         # the second operand: a full tensor, one value per channel, or none (a constant)
         np.array([np.log1p(np.prod(r["in2_shape"])) if r["in2_shape"] else 0.0 for r in recs]),
+        # x * 0.5 runs on a fast path; x * per-channel constant on a thin map does not
+        np.array([1.0 if r["params"] == 1 and r["bytes_w"] <= 8 else 0.0 for r in recs]),
     ]  # fmt: skip
     return np.stack(cols, axis=1)
