@@ -1,4 +1,4 @@
-"""Regenerate every figure of the README's Results section (about 15 minutes on 2 cores).
+"""Regenerate every figure of the README's Results section (about 40 minutes on 2 cores).
 
     python bench/run_all.py [--home DIR]
 

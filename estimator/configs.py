@@ -130,6 +130,10 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
             act=_act(rng),
             padding=rng.choice(["same"] * 5 + ["valid"]),
         )
+        if rng.random() < 0.06:  # 1x1 maps: squeeze-excite gates and 1x1-conv classifier heads
+            p.pop("n", None)
+            p.update(h=1, w=1, k=1, s=1, cin=_channels(rng, 8, 2048), padding="same")
+            p["cout"] = rng.choice([1000, 1001]) if rng.random() < 0.3 else _channels(rng, 8, 2048)
     elif op == "DEPTHWISE_CONV_2D":
         p.update(k=rng.choice([1, 3, 3, 3, 5, 7]), s=rng.choice([1, 1, 2]), act=_act(rng))
         p["padding"] = rng.choice(["same"] * 4 + ["valid"])
@@ -137,6 +141,9 @@ def random_config(op: str, rng: random.Random) -> OpConfig:
             p.update(cin=rng.choice([1, 2, 3, 4, 8, 16, 32]), m=rng.choice([2, 4, 8, 16]))
     elif op == "FULLY_CONNECTED":
         p = dict(cin=_channels(rng, 16, 4096), cout=_channels(rng, 2, 2048), act=_act(rng))
+        if rng.random() < 0.35:  # classifier heads: megabytes of weights read once per call
+            p.update(cin=rng.choice([256, 512, 576, 768, 960, 1024, 1056, 1280, 1536, 2048]))
+            p.update(cout=rng.choice([1000, 1000, 1001, 10, 100, 128, 512, 1024]), act=None)
     elif op == "TRANSPOSE_CONV":
         # decoders upsample thin maps to full resolution: cover up to 256 -> 512, and the
         # 1-8 channel outputs of segmentation heads, which run far below the usual rate
@@ -203,9 +210,9 @@ def affordable(cfg: OpConfig) -> bool:
 # How many random samples of each op type the default suite takes (convolutions dominate
 # real models' time, so they get the most).
 DEFAULT_COUNTS = {
-    "CONV_2D": 420,
+    "CONV_2D": 440,
     "DEPTHWISE_CONV_2D": 280,
-    "FULLY_CONNECTED": 40,
+    "FULLY_CONNECTED": 70,
     "TRANSPOSE_CONV": 130,
     "ADD": 40,
     "SUB": 25,

@@ -35,15 +35,17 @@ def suite_specs(suite: str) -> list[dict[str, Any]]:
             res = [64, 96, 128]
         elif family == "segment":
             res, width = [128, 160, 192, 256], [4, 8, 8, 12, 16, 24]
-        out.append(
-            dict(
-                family=family,
-                res=rng.choice(res),
-                width=rng.choice(width),
-                depth=rng.choice([2, 3, 4, 5, 6, 7]),
-                seed=i,
-            )
+        spec = dict(
+            family=family,
+            res=rng.choice(res),
+            width=rng.choice(width),
+            depth=rng.choice([2, 3, 4, 5, 6, 7]),
+            seed=i,
         )
+        if family in ("plain", "mobilenet", "se_mobile", "resnet"):
+            # classifiers end in megabytes of dense weights (1280 x 1000 in MobileNetV2)
+            spec["head"] = rng.choice([10, 100, 1000, 1000])
+        out.append(spec)
     return out
 
 
@@ -69,7 +71,7 @@ def build(spec: dict[str, Any]) -> Any:
                 x = L.MaxPooling2D(2)(x)
             c = min(c * 2, 256)
         x = L.GlobalAveragePooling2D()(x)
-        x = L.Dense(10)(x)
+        x = L.Dense(spec.get("head", 10))(x)
     elif family in ("mobilenet", "se_mobile"):
         act = "relu6" if family == "mobilenet" else None
         c = width
@@ -91,9 +93,9 @@ def build(spec: dict[str, Any]) -> Any:
             p = L.Conv2D(out_c, 1, padding="same")(d)
             x = L.Add()([x, p]) if stride == 1 and out_c == c else p
             c = out_c
-        x = conv(x, min(c * 4, 1280), 1, 1, "relu6")
+        x = conv(x, 1280 if spec.get("head", 0) >= 1000 else min(c * 4, 1280), 1, 1, "relu6")
         x = L.GlobalAveragePooling2D()(x)
-        x = L.Dense(100)(x)
+        x = L.Dense(spec.get("head", 100))(x)
         x = L.Softmax()(x)
     elif family == "resnet":
         c = width
@@ -108,7 +110,7 @@ def build(spec: dict[str, Any]) -> Any:
             x = L.ReLU()(L.Add()([y, sc]))
             c = out_c
         x = L.GlobalAveragePooling2D()(x)
-        x = L.Dense(10)(x)
+        x = L.Dense(spec.get("head", 10))(x)
     elif family == "unet":
         skips, c = [], width
         for _ in range(min(depth, 3)):

@@ -16,7 +16,15 @@ from . import throughput as tp
 from .db import Database
 from .errors import LetiError
 from .features import matrix
-from .latency import THIN_KEYS, THIN_SETS, Correction, LatencyEstimator, OpModel
+from .latency import (
+    CACHE_MB,
+    SPILL_MODES,
+    THIN_KEYS,
+    THIN_SETS,
+    Correction,
+    LatencyEstimator,
+    OpModel,
+)
 from .regressors import candidates
 
 MIN_SAMPLES = 2
@@ -89,10 +97,6 @@ def fit_throughput(rows: list[dict[str, Any]]) -> tp.Throughput:
     return tp.fit(np.array(f), np.array(b), np.array([r["median_ms"] for r in rows]))
 
 
-# Cache sizes (MB) tried for the weight-spill term; leave-one-out picks one, or none.
-CACHE_MB = (4.0, 8.0, 16.0, 24.0, 32.0, 48.0)
-
-
 def fit_correction(
     est: LatencyEstimator, networks: list[tuple[Any, float]], floor_ms: float = 0.0
 ) -> Correction:
@@ -111,7 +115,11 @@ def fit_correction(
     S = np.array([t["sum"] for t in terms])
     N = np.array([t["nodes"] for t in terms])
     T = {k: np.array([t[f"thin:{k}"] for t in terms]) for k in THIN_KEYS}
-    W = np.array([t["weights_mb"] for t in terms])
+    W = {
+        (m, c): np.array([t[f"spill:{m}:{c:g}"] for t in terms])
+        for m in SPILL_MODES
+        for c in CACHE_MB
+    }
     before = float(np.mean(np.abs(S - M) / M) * 100)
     if len(M) < 8:  # few networks: a scale alone is all they can support
         scale = float(np.median(M / S))
@@ -120,10 +128,10 @@ def fit_correction(
         c.mape_after = float(np.mean(np.abs(scale * S - M) / M) * 100)
         return c
 
-    def design(thin: tuple[str, ...], cache: float | None) -> np.ndarray:
+    def design(thin: tuple[str, ...], spill: tuple[str, float] | None) -> np.ndarray:
         # columns: invoke, per node, scale, spill, then one extra scale per thin op set member
         cols = [np.ones(len(M)), N, S]
-        cols.append(np.maximum(W - cache, 0.0) if cache is not None else np.zeros(len(M)))
+        cols.append(W[spill] if spill is not None else np.zeros(len(M)))
         cols += [T[k] for k in thin]
         return np.column_stack(cols)
 
@@ -140,7 +148,7 @@ def fit_correction(
             out.append(np.log(M[i] / max(float(X[i] @ solve(X, keep)), 1e-9)))
         return np.array(out)
 
-    options = [(thin, cache) for thin in ((), *THIN_SETS) for cache in (None, *CACHE_MB)]
+    options = [(thin, spill) for thin in ((), *THIN_SETS) for spill in (None, *W)]
     scored = {opt: loo(design(*opt)) for opt in options}
     best = min(options, key=lambda o: float(np.mean(np.abs(np.expm1(scored[o])))))
     X = design(*best)
@@ -148,9 +156,11 @@ def fit_correction(
     inv, per_node, scale, spill = coef[:4]
     c = Correction(float(inv), float(scale), float(per_node), len(M))
     c.thin_scales = {k: float(v) for k, v in zip(best[0], coef[4:], strict=True)}
-    c.spill_ms_per_mb, c.cache_mb = (float(spill), best[1]) if best[1] is not None else (0.0, None)
     c.terms = ["invoke", "per node", "scale"] + [f"thin {k}" for k in best[0]]
-    c.terms += [f"weight spill over {best[1]:g} MB"] if best[1] is not None else []
+    if best[1] is not None:
+        c.spill_mode, c.cache_mb = best[1]
+        c.spill_ms_per_mb = float(spill)
+        c.terms.append(f"weight spill over {c.cache_mb:g} MB ({c.spill_mode})")
     c.log_q10, c.log_q90 = (float(v) for v in np.quantile(scored[best], [0.1, 0.9]))
     c.mape_before = before
     c.mape_after = float(np.mean(np.abs(X @ solve(X, np.ones(len(M), bool)) - M) / M) * 100)
@@ -209,7 +219,10 @@ def train(
     if c.networks:
         extra = "".join(f", thin {k} x{c.scale + v:.2f}" for k, v in c.thin_scales.items())
         if c.cache_mb is not None:
-            extra += f", {c.spill_ms_per_mb:.4f} ms per MB of weights beyond {c.cache_mb:g} MB"
+            extra += (
+                f", {c.spill_ms_per_mb:.4f} ms per MB of weights beyond {c.cache_mb:g} MB"
+                f" ({c.spill_mode})"
+            )
         say(
             f"whole-network correction on {c.networks} networks: scale {c.scale:.3f}{extra}, "
             f"invoke {c.invoke_ms:.4f} ms, per node {c.per_node_ms:.4f} ms; "

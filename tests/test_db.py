@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from leti.estimator.configs import from_model, node_to_config, smoke
+from leti.estimator.configs import affordable, from_model, node_to_config, smoke, suite_configs
 from leti.estimator.db import open_db
 from leti.estimator.errors import LetiError
 from leti.estimator.graph import read_model
@@ -156,15 +156,33 @@ def test_from_model_reproduces_the_layer(tf_model):
 
 
 def test_batched_and_constant_operand_configs_round_trip():
-    # a batch (KNIFT's 200 patches) and a constant per-channel operand (input normalisation)
+    # a batch (KNIFT's 200 patches), a constant per-channel operand (input normalisation) and
+    # a 1x1 map (a squeeze-excite gate or a 1x1-conv classifier)
     for cfg in [
         OpConfig("CONV_2D", dict(h=8, w=8, cin=4, cout=8, k=3, s=1, n=4, padding="same")),
+        OpConfig("CONV_2D", dict(h=1, w=1, cin=24, cout=1001, k=1, s=1, padding="same")),
         OpConfig("SUB", dict(h=8, w=8, cin=3, const=1)),
         OpConfig("ADD", dict(h=8, w=8, cin=3, const=2)),
     ]:
         data, node = generate(cfg)
         assert node.op == cfg.op and node.outputs[0].shape[0] == cfg.params.get("n", 1)
         assert node_to_config(read_model(data).nodes[0]).params == cfg.params
+
+
+def test_default_suite_covers_the_shapes_real_models_have():
+    configs = suite_configs("default")
+    assert all(map(affordable, configs))
+    p = {op: [c.params for c in configs if c.op == op] for op in {c.op for c in configs}}
+
+    def share(op: str, cond) -> float:
+        return sum(map(cond, p[op])) / len(p[op])
+
+    assert share("CONV_2D", lambda q: q["h"] == 1) > 0.03  # squeeze-excite gates, 1x1 heads
+    assert share("FULLY_CONNECTED", lambda q: q["cout"] in (1000, 1001)) > 0.05  # classifiers
+    assert share("TRANSPOSE_CONV", lambda q: q["cout"] <= 8) > 0.2  # segmentation heads
+    assert share("DEPTHWISE_CONV_2D", lambda q: q.get("m", 1) > 1) > 0.03
+    assert share("CONV_2D", lambda q: q.get("n", 1) > 1) > 0.01
+    assert share("MUL", lambda q: q.get("const") == 2) > 0.05  # scalar operands
 
 
 def test_verify_rejects_the_wrong_op(tf_model):

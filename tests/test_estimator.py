@@ -253,9 +253,10 @@ def test_custom_transposed_conv_is_priced_as_its_builtin_twin(est, shared_models
 
 
 def test_correction_learns_weight_spill_and_thin_prelu():
-    """Networks whose truth has a thin-PReLU context cost and weights spilling beyond 16 MB:
-    leave-one-out keeps both terms and recovers their size."""
-    from leti.estimator.latency import Correction
+    """Networks whose truth has a thin-PReLU context cost and weights spilling beyond 16 MB
+    (counted beyond what each op misses alone): leave-one-out keeps both terms, picks the
+    spill's form and cache size, and recovers their size."""
+    from leti.estimator.latency import CACHE_MB, SPILL_MODES, spilled_mb
     from leti.estimator.training import fit_correction
 
     rng = np.random.default_rng(0)
@@ -269,19 +270,34 @@ def test_correction_learns_weight_spill_and_thin_prelu():
         s = rng.uniform(0.5, 20.0)
         prelu = rng.uniform(0.0, 0.2) * s
         tconv = rng.uniform(0.0, 0.3) * s
-        t = {"sum": s, "nodes": float(rng.integers(10, 300)), "weights_mb": rng.uniform(0, 60),
+        weights = rng.uniform(0, 1, int(rng.integers(3, 30))) * rng.uniform(0.1, 30.0)
+        t = {"sum": s, "nodes": float(rng.integers(10, 300)), "weights_mb": weights.sum(),
              "thin:PRELU": prelu, "thin:TRANSPOSE_CONV": tconv,
              "thin:*": prelu + tconv + rng.uniform(0.0, 0.3) * s}  # fmt: skip
-        truth = 0.95 * s + 2.0 * prelu + 0.02 * max(t["weights_mb"] - 16.0, 0.0)
+        for mode in SPILL_MODES:
+            for cache in CACHE_MB:
+                t[f"spill:{mode}:{cache:g}"] = spilled_mb(weights, cache, mode).sum()
+        truth = 0.95 * s + 2.0 * prelu + 0.02 * t["spill:beyond-alone:16"]
         nets.append((t, truth * rng.uniform(0.99, 1.01)))
     c = fit_correction(Terms(), nets, floor_ms=0.0005)
     assert set(c.thin_scales) <= {"PRELU", "TRANSPOSE_CONV"}
     assert c.thin_scales["PRELU"] == pytest.approx(2.0, rel=0.15)
     assert c.thin_scales.get("TRANSPOSE_CONV", 0.0) < 0.1
-    assert c.cache_mb == 16.0 and c.spill_ms_per_mb == pytest.approx(0.02, rel=0.25)
+    assert (c.cache_mb, c.spill_mode) == (16.0, "beyond-alone")
+    assert c.spill_ms_per_mb == pytest.approx(0.02, rel=0.25)
     assert c.scale == pytest.approx(0.95, rel=0.05) and c.mape_after < 2.0
-    assert c.spill_fraction(32.0) == pytest.approx(0.5) and c.spill_fraction(8.0) == 0.0
-    assert Correction().spill_fraction(100.0) == 0.0  # no spill term learned: none applied
+
+
+def test_weight_spill_counts_only_what_an_op_did_not_miss_alone():
+    from leti.estimator.latency import Correction
+
+    alone = Correction(cache_mb=4.0, spill_ms_per_mb=1.0)
+    assert alone.spilled(np.array([5.0])).tolist() == [0.0]  # a single op: as measured
+    assert alone.spilled(np.array([2.0, 2.0, 4.0])).tolist() == [1.0, 1.0, 2.0]  # half missed
+    assert alone.spilled(np.array([1.0, 1.0])).tolist() == [0.0, 0.0]  # fits the cache
+    network = Correction(cache_mb=4.0, spill_ms_per_mb=1.0, spill_mode="network")
+    assert network.spilled(np.array([5.0])) == pytest.approx([1.0])  # 1 - 4/5 of 5 MB
+    assert Correction().spilled(np.array([100.0])).tolist() == [0.0]  # no term learned
 
 
 def test_correction_terms_apply_per_node(est, tf_model):
@@ -297,6 +313,8 @@ def test_correction_terms_apply_per_node(est, tf_model):
     assert b.nodes[0].ms == pytest.approx(2 * a.nodes[0].ms)
     spill = copy.copy(est)
     spill.correction = Correction(scale=1.0, spill_ms_per_mb=1.0, cache_mb=0.0)
+    assert spill.predict(tf_model("conv")).nodes[0].ms == pytest.approx(a.nodes[0].ms)
+    spill.correction.spill_mode = "network"
     c = spill.predict(tf_model("conv"))
     weights_mb = read_model(tf_model("conv")).nodes[0].bytes_weights_read / 1e6
     assert c.nodes[0].ms == pytest.approx(a.nodes[0].ms + weights_mb)
