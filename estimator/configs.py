@@ -1,7 +1,7 @@
 """Which operator configurations a build measures: grids, a real model's layers, random samples.
 
 Suites bundle these sources: ``smoke`` (a minute on the host, for tests), ``default`` (what a
-new device needs for the estimator, about 20 minutes on a 2-core host) and ``full``.
+new device needs for the estimator, about 8 minutes on a 2-core host) and ``full``.
 """
 
 from __future__ import annotations

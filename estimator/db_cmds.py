@@ -21,7 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
     p = dbsub.add_parser("build", help="measure single-operator models on a device (resumable)")
     add_device_options(p, multi=True)
-    p.add_argument("--suite", choices=SUITES, help="smoke (~1 min), default (~20 min), full")
+    p.add_argument("--suite", choices=SUITES, help="smoke (~1 min), default (~8 min), full")
     p.add_argument("--grid", action="append", choices=["gsoc", "wide"], help="add a grid")
     p.add_argument("--from-model", action="append", default=[], help="every op config in MODEL")
     p.add_argument(

@@ -356,6 +356,18 @@ def _field(data: bytes, table: int, field: int) -> int:
     return table + off if off else 0
 
 
+_SLOT_STRUCTS = {n: struct.Struct(f"<{n}H").unpack_from for n in range(1, 17)}
+
+
+def _slots(data: bytes, table: int, n: int) -> list[int]:
+    """Absolute positions of a table's first ``n`` fields (0 when absent), from one vtable
+    read: :func:`_field` per field costs three ``struct`` calls, and tensors need eight."""
+    vtable = table - _I32(data, table)[0]
+    have = min(n, (_U16(data, vtable)[0] - 4) // 2)
+    offs = _SLOT_STRUCTS[have](data, vtable + 4) if have > 0 else ()
+    return [table + o if o else 0 for o in offs] + [0] * (n - max(have, 0))
+
+
 def _int_vector(data: bytes, pos: int) -> list[int]:
     if not pos:
         return []
@@ -365,22 +377,18 @@ def _int_vector(data: bytes, pos: int) -> list[int]:
 
 
 def _tensor(data: bytes, table: int, index: int, buffer_sizes: list[int]) -> Tensor:
-    pos = _field(data, table, 1)
-    code = data[pos] if pos else 0
+    f_shape, f_type, f_buffer, name_pos, quant, _, f_sparsity, sig_pos = _slots(data, table, 8)
+    code = data[f_type] if f_type else 0
     dtype = _TENSOR_TYPES.get(code, f"TYPE_{code}")
-    shape = _int_vector(data, _field(data, table, 0))
-    sig_pos = _field(data, table, 7)
+    shape = _int_vector(data, f_shape)
     signature = _int_vector(data, sig_pos) if sig_pos else shape
-    pos = _field(data, table, 2)
-    buf = _U32(data, pos)[0] if pos else 0
+    buf = _U32(data, f_buffer)[0] if f_buffer else 0
     stored = buffer_sizes[buf] if 0 < buf < len(buffer_sizes) else 0
-    name_pos = _field(data, table, 3)
     if name_pos:
         start = name_pos + _U32(data, name_pos)[0]
         name = data[start + 4 : start + 4 + _U32(data, start)[0]].decode("utf-8", "replace")
     else:
         name = ""
-    quant = _field(data, table, 4)
     numel = 1
     for d in shape:
         numel *= max(d, 1)
@@ -394,7 +402,7 @@ def _tensor(data: bytes, table: int, index: int, buffer_sizes: list[int]) -> Ten
         is_constant=stored > 0,
         nbytes=nbytes,
         quantization=_quantization(data, table) if _has_scale(data, quant) else None,
-        sparse=_field(data, table, 6) != 0,
+        sparse=f_sparsity != 0,
         numel=numel,
     )
 
@@ -404,8 +412,7 @@ def _has_scale(data: bytes, quant_field: int) -> bool:
     if not quant_field:
         return False
     q = quant_field + _U32(data, quant_field)[0]
-    for f in (2, 3):
-        pos = _field(data, q, f)
+    for pos in _slots(data, q, 4)[2:]:
         if pos and _U32(data, pos + _U32(data, pos)[0])[0]:
             return True
     return False
@@ -437,16 +444,14 @@ def _node(
     label: str,
 ) -> Node:
     # Operator {opcode_index 0, inputs 1, outputs 2, builtin_options_type 3, builtin_options 4}
-    pos = _field(data, table, 0)
-    idx = _U32(data, pos)[0] if pos else 0
+    f_opcode, f_inputs, f_outputs, f_kind, pos = _slots(data, table, 5)
+    idx = _U32(data, f_opcode)[0] if f_opcode else 0
     if idx >= len(opcodes):
         raise ModelFormatError(f"{label}: operator {s}:{i} names opcode {idx}, which is missing")
     name, custom = opcodes[idx]
-    inputs = [tensors[t] for t in _int_vector(data, _field(data, table, 1)) if t >= 0]
-    outputs = [tensors[t] for t in _int_vector(data, _field(data, table, 2)) if t >= 0]
-    pos = _field(data, table, 3)
-    kind = data[pos] if pos else 0
-    pos = _field(data, table, 4)
+    inputs = [tensors[t] for t in _int_vector(data, f_inputs) if t >= 0]
+    outputs = [tensors[t] for t in _int_vector(data, f_outputs) if t >= 0]
+    kind = data[f_kind] if f_kind else 0
     options = _options(data, pos + _U32(data, pos)[0], kind) if pos and kind else {}
     _add_kernel(name, inputs, options)
     if name == TRANSPOSE_CONV_CUSTOM and inputs and outputs and len(inputs[0].shape) == 4:

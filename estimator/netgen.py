@@ -9,6 +9,9 @@ import random
 from typing import Any
 
 FAMILIES = ("mobilenet", "resnet", "plain", "se_mobile", "unet", "segment")
+# Drawn apart from the round-robin: ResNet50-like networks whose compute-bound layers carry
+# 10-100 MB of weights, so the weight-spill term is fitted on more than one or two networks.
+HEAVY = "bottleneck"
 
 
 def spec_key(spec: dict[str, Any]) -> str:
@@ -46,6 +49,9 @@ def suite_specs(suite: str) -> list[dict[str, Any]]:
             # classifiers end in megabytes of dense weights (1280 x 1000 in MobileNetV2)
             spec["head"] = rng.choice([10, 100, 1000, 1000])
         out.append(spec)
+    grid = [(r, w) for r in (96, 128, 160, 192, 224) for w in (16, 32, 48, 64)]
+    for i, (res, width) in enumerate(rng.sample(grid, n // 6)):
+        out.append(dict(family=HEAVY, res=res, width=width, depth=4, seed=n + i, head=1000))
     return out
 
 
@@ -111,6 +117,20 @@ def build(spec: dict[str, Any]) -> Any:
             c = out_c
         x = L.GlobalAveragePooling2D()(x)
         x = L.Dense(spec.get("head", 10))(x)
+    elif family == HEAVY:
+        c = width
+        x = conv(x, c, 7, 2)
+        x = L.MaxPooling2D(3, strides=2, padding="same")(x)
+        for i in range(depth):
+            for j in range(2):  # a projection block, then an identity block
+                stride = 2 if i > 0 and j == 0 else 1
+                y = conv(conv(x, c, 1), c, 3, stride)
+                y = conv(y, c * 4, 1, 1, None)
+                sc = conv(x, c * 4, 1, stride, None) if j == 0 else x
+                x = L.ReLU()(L.Add()([y, sc]))
+            c = min(c * 2, 512)
+        x = L.GlobalAveragePooling2D()(x)
+        x = L.Dense(spec.get("head", 1000))(x)
     elif family == "unet":
         skips, c = [], width
         for _ in range(min(depth, 3)):

@@ -318,3 +318,22 @@ def test_correction_terms_apply_per_node(est, tf_model):
     c = spill.predict(tf_model("conv"))
     weights_mb = read_model(tf_model("conv")).nodes[0].bytes_weights_read / 1e6
     assert c.nodes[0].ms == pytest.approx(a.nodes[0].ms + weights_mb)
+
+
+def test_predict_many_leaves_the_garbage_collector_as_it_found_it(est, tf_model):
+    import gc
+
+    from leti.estimator.errors import ModelFormatError
+
+    data = tf_model("conv").read_bytes()
+    assert [r.total_ms for r in est.predict_many([data, data])] == [est.predict(data).total_ms] * 2
+    assert gc.isenabled()
+    with pytest.raises(ModelFormatError):
+        est.predict_many([data, b"not a tflite model"])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        est.predict(data)
+        assert not gc.isenabled()  # paused by the caller: stays paused
+    finally:
+        gc.enable()
