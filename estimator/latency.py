@@ -270,17 +270,11 @@ class LatencyEstimator:
 
     def raw_terms(self, graph: ModelGraph) -> dict[str, float]:
         """The sums the whole-network correction is fitted on: single-op predictions (all,
-        and thin nodes'), costed nodes, and weight megabytes."""
+        and thin nodes'), costed nodes, and each candidate spill term's megabytes."""
         ms, source, _, _ = self._raw(graph.nodes)
-        out = {"sum": 0.0, "nodes": 0.0, "weights_mb": 0.0}
+        out = {"sum": 0.0, "nodes": 0.0}
         out.update({f"thin:{k}": 0.0 for k in THIN_KEYS})
-        weights = np.array(
-            [n.bytes_weights_read / 1e6 for n, s in zip(graph.nodes, source, strict=True)
-             if s != "free"]
-        )  # fmt: skip
-        for mode in SPILL_MODES:
-            for cache in CACHE_MB:
-                out[f"spill:{mode}:{cache:g}"] = float(spilled_mb(weights, cache, mode).sum())
+        weights = []
         for node, v, src in zip(graph.nodes, ms, source, strict=True):
             if src == "free":
                 continue
@@ -291,13 +285,12 @@ class LatencyEstimator:
                 if f"thin:{op}" in out and op != "*":
                     out[f"thin:{op}"] += float(v)
             out["nodes"] += 1
-            out["weights_mb"] += node.bytes_weights_read / 1e6
+            weights.append(node.bytes_weights_read / 1e6)
+        for mode in SPILL_MODES:
+            for cache in CACHE_MB:
+                spilled = spilled_mb(np.array(weights), cache, mode)
+                out[f"spill:{mode}:{cache:g}"] = float(spilled.sum())
         return out
-
-    def raw_total(self, graph: ModelGraph) -> tuple[float, int]:
-        """Sum of uncorrected node predictions and the count of costed nodes."""
-        t = self.raw_terms(graph)
-        return t["sum"], int(t["nodes"])
 
     # --- composition -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import Any
 
 FAMILIES = ("mobilenet", "resnet", "plain", "se_mobile", "unet", "segment")
 # Drawn apart from the round-robin: ResNet50-like networks whose compute-bound layers carry
-# 10-100 MB of weights, so the weight-spill term is fitted on more than one or two networks.
+# 5-64 MB of weights, so the weight-spill term is fitted on more than one or two networks.
 HEAVY = "bottleneck"
 
 

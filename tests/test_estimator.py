@@ -271,7 +271,7 @@ def test_correction_learns_weight_spill_and_thin_prelu():
         prelu = rng.uniform(0.0, 0.2) * s
         tconv = rng.uniform(0.0, 0.3) * s
         weights = rng.uniform(0, 1, int(rng.integers(3, 30))) * rng.uniform(0.1, 30.0)
-        t = {"sum": s, "nodes": float(rng.integers(10, 300)), "weights_mb": weights.sum(),
+        t = {"sum": s, "nodes": float(rng.integers(10, 300)),
              "thin:PRELU": prelu, "thin:TRANSPOSE_CONV": tconv,
              "thin:*": prelu + tconv + rng.uniform(0.0, 0.3) * s}  # fmt: skip
         for mode in SPILL_MODES:
