@@ -53,9 +53,12 @@ def main() -> None:
     models += build_all(Path(args.models_dir))
 
     from leti.estimator.db import open_db
-    from leti.estimator.evaluation import evaluate
+    from leti.estimator.devices import DeviceSpec
+    from leti.estimator.services.evaluate import evaluate
 
-    result = evaluate(open_db(), [str(m) for m in models], args.device, baselines=True, rounds=5)
+    result = evaluate(
+        open_db(), [str(m) for m in models], DeviceSpec.parse(args.device), baselines=True, rounds=5
+    )
     scores = result["scores"]
     per_model = [
         [Path(m["model"]).name, m["operators"], m["measured_ms"], m["predicted_ms"],

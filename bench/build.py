@@ -26,9 +26,9 @@ def main() -> None:
     ap.add_argument("--repeat-timing", type=int, default=3, help="timings per model (spread)")
     args = ap.parse_args()
     os.environ.setdefault("LETI_HOME", tempfile.mkdtemp(prefix="leti-build-bench-"))
-    from leti.estimator.configs import suite_configs
-    from leti.estimator.host import HostDevice
-    from leti.estimator.opgen import _build_keras, convert, verify
+    from leti.estimator.devices.host import HostDevice
+    from leti.estimator.generate.opgen import _build_keras, convert, verify
+    from leti.estimator.generate.suites import suite_configs
 
     t0 = time.perf_counter()
     import tensorflow  # noqa: F401

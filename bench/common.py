@@ -16,7 +16,7 @@ SHARED_MODELS = ROOT.parent / "shared" / "models"
 
 
 def machine() -> dict[str, Any]:
-    from leti.estimator.host import cpu_model
+    from leti.estimator.devices.host import cpu_model
 
     return {
         "cpu": cpu_model(),

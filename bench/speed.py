@@ -53,7 +53,7 @@ def main() -> None:
         models.pop("small (face_landmark, 97 ops)")
         models = {"small (generated, 48 ops)": stacked(48, cache / "stacked_48.tflite"), **models}
 
-    from leti.estimator.graph import read_model
+    from leti.estimator.tflite import read_model
 
     rows, data = [], {}
     leti = [sys.executable, "-m", "leti.estimator.cli"]
@@ -65,10 +65,10 @@ def main() -> None:
                        "peak_rss_kb": max(est_rss, ins_rss)}  # fmt: skip
         rows.append([label, ops, est_s, ins_s])
 
-    from leti.estimator.calibration import get_estimator
-    from leti.estimator.db import open_db
+    from leti.estimator.devices import DeviceSpec
+    from leti.estimator.services.estimate import load_estimator
 
-    est = get_estimator(open_db(), "host")
+    est = load_estimator(DeviceSpec.parse("host"))
     path250 = models["250 ops (generated)"]
     blob = path250.read_bytes()
     t0 = time.perf_counter()

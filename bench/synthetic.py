@@ -13,7 +13,7 @@ def stacked(n_ops: int, path: Path, width: int = 16, res: int = 32) -> Path:
     if path.exists():
         return path
     import tensorflow as tf
-    from leti.estimator.opgen import convert
+    from leti.estimator.generate.opgen import convert
 
     L = tf.keras.layers
     x = inp = tf.keras.Input((res, res, width), batch_size=1)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .graph import Node
+from .tflite.graph import Node
 
 _OPTION_KEYS = (
     "kernel_h",

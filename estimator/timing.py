@@ -3,7 +3,7 @@ carry 30-70 ms outliers that wreck means (see the project's host runtime notes).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
@@ -16,9 +16,6 @@ class Timing:
     runs: int
     mean_ms: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def columns(self) -> dict[str, Any]:
         """The database's timing columns for this result."""

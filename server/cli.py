@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import os
+import logging
 import sys
 import threading
 import webbrowser
@@ -22,13 +22,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("model", nargs="?", help="a .tflite file")
     p.add_argument("--demo", action="store_true", help="open a generated MobileNetV2 (no download)")
-    p.add_argument("--device", default="host", help="'host' or 'adb:SERIAL' (default: host)")
+    p.add_argument("--device", default="host", help="'host', 'gpu' or 'adb:SERIAL' (default: host)")
     p.add_argument("--threads", type=int, default=1, help="host CPU threads (default: 1)")
+    p.add_argument("--precision", choices=["fp16", "fp32"], default="fp16", help="gpu only")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="print the URL, open nothing")
     p.add_argument("--db", help="database URL or SQLite path (default: in LETI_HOME)")
     p.add_argument("--max-upload-mb", type=int, default=256)
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="log every request and the runtimes' lines"
+    )
     return p
 
 
@@ -38,16 +42,19 @@ def demo_model() -> Path:
 
     path = leti_home() / "demo" / "mobilenet_v2_0.5_160.tflite"
     if not path.exists():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
-        from leti.estimator.opgen import convert
+        from leti.estimator.logs import native_stderr
 
         print("building the demo model (MobileNetV2 with Keras, once)...", file=sys.stderr)
-        model = tf.keras.applications.MobileNetV2(
-            alpha=0.5, input_shape=(160, 160, 3), weights=None
-        )
+        with native_stderr():  # TensorFlow's and absl's start-up lines
+            import tensorflow as tf
+            from leti.estimator.generate.opgen import convert
+
+            model = tf.keras.applications.MobileNetV2(
+                alpha=0.5, input_shape=(160, 160, 3), weights=None
+            )
+            data = convert(model)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(convert(model))
+        path.write_bytes(data)
     return path
 
 
@@ -61,7 +68,10 @@ def is_loopback(host: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from leti.estimator.logs import set_verbose
+
     args = build_parser().parse_args(argv)
+    set_verbose(args.verbose)
     try:
         return serve(args)
     except LetiError as exc:
@@ -80,15 +90,16 @@ def serve(args: argparse.Namespace) -> int:
         path = Path(args.model)
     else:
         raise LetiError("no model given", "pass a .tflite file, or --demo for a generated one")
-    from leti.estimator.graph import read_model
+    from leti.estimator.tflite import read_model
 
-    data = path.read_bytes() if path.is_file() else None
-    if data is None:
-        read_model(path)  # raises the precise one-line error (missing, directory, ...)
-    state = ViewerState(device=args.device, threads=args.threads, db_url=args.db,
-                        max_upload_mb=args.max_upload_mb)  # fmt: skip
-    model = state.add_model(data, path.name)
+    read_model(path)  # the same one-line errors as 'leti inspect' (missing, empty, truncated...)
+    state = ViewerState(device=args.device, threads=args.threads, precision=args.precision,
+                        db_url=args.db, max_upload_mb=args.max_upload_mb)  # fmt: skip
+    state.spec()  # an unknown --device is reported now
+    model = state.add_model(path.read_bytes(), path.name)
     state.db()  # a corrupt or read-only database is reported now, not on the first request
+    if not args.verbose:  # one log line per HTTP request is noise to a user
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(state)
     try:
         server = make_server(args.host, args.port, app, threaded=True)

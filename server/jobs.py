@@ -76,3 +76,50 @@ class JobManager:
         if job is not None and job.state == "running":
             job.cancel.set()
         return job
+
+
+def run_job(state: Any, job: Job, model: Any) -> str:
+    """The body of a settings-page job, through the same services the ``leti`` CLI calls;
+    measurements commit one by one inside the build."""
+    import tempfile
+    from pathlib import Path
+
+    from leti.estimator.devices import open_device
+    from leti.estimator.services.build import make_plan, run_build
+    from leti.estimator.services.estimate import resolve_profile
+    from leti.estimator.services.measure import measure_model
+    from leti.estimator.services.train import train_and_save
+
+    p = job.params
+    db = state.db()
+    spec = state.spec(p["device"])
+    messages = []
+    if job.kind in ("rebuild", "calibrate"):
+        models: list[str] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            if p["from_model"] and model is not None:
+                path = Path(tmp) / model.name
+                path.write_bytes(model.data)
+                models.append(str(path))
+            plan = make_plan(p["suite"], models)
+
+        def progress(prog: Any) -> None:
+            job.progress = prog.to_dict()
+
+        prog = run_build(db, open_device(spec), plan, show_progress=False,
+                         on_progress=progress, cancel=job.cancel)  # fmt: skip
+        messages.append(f"measured {prog.measured}, skipped {prog.skipped}, failed {prog.failed}")
+        if job.cancel.is_set():
+            return "cancelled; " + messages[0] + " (all kept)"
+    if job.kind in ("retrain", "calibrate"):
+        job.progress = {**job.progress, "current": "training the estimator"}
+        report, _ = train_and_save(db, resolve_profile(spec, db), log=job.log.append)
+        state.forget_estimators()
+        messages.append(f"trained on {report['samples']} measurements in {report['seconds']:.1f} s")
+    if job.kind == "measure" and model is not None:
+        job.progress = {"current": f"measuring {model.name}"}
+        result = measure_model(open_device(spec), model.name, db=db, data=model.data)
+        t = result.timing
+        job.progress = {"measured_ms": t.median_ms, "runs": t.runs}
+        messages.append(f"measured {t.median_ms:.3f} ms (median of {t.runs} runs)")
+    return "; ".join(messages)

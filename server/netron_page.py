@@ -49,6 +49,7 @@ def index_html(model_url: str, model_name: str, extra_meta: dict[str, str]) -> s
     ]
     metas += [
         '<link rel="stylesheet" type="text/css" href="/leti-static/overlay.css">',
+        '<script type="text/javascript" src="/leti-static/api.js"></script>',
         '<script type="text/javascript" src="/leti-static/overlay.js"></script>',
     ]
     return page.replace("<title>Netron</title>", "<title>leti-view</title>\n" + "\n".join(metas), 1)

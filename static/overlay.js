@@ -5,10 +5,7 @@
 (function () {
   'use strict';
 
-  const meta = (name) => {
-    const e = document.querySelector(`meta[name="${name}"]`);
-    return e ? e.content : '';
-  };
+  const { meta, api, pollJob, startJob, fmtMs } = window.leti;
 
   const S = {
     model: meta('leti-model'),
@@ -27,27 +24,8 @@
   };
   window.__leti__ = S;
 
-  const fmt = (ms) => (ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms >= 0.01 ? ms.toFixed(3) : ms.toExponential(1));
   const pct = (x) => `${(x * 100).toFixed(1)}%`;
   const shape = (s) => (s && s.length ? s.map((d) => (d < 0 ? '?' : d)).join('×') : 'scalar');
-
-  async function api(path, options) {
-    const opts = options || {};
-    opts.headers = Object.assign({ 'X-CSRF-Token': S.csrf }, opts.headers || {});
-    const r = await fetch(path, opts);
-    let body = null;
-    try {
-      body = await r.json();
-    } catch (e) {
-      body = {};
-    }
-    if (!r.ok) {
-      const err = new Error((body && body.error) || `${r.status} ${r.statusText}`);
-      err.status = r.status;
-      throw err;
-    }
-    return body;
-  }
 
   function el(tag, attrs, children) {
     const e = document.createElement(tag);
@@ -112,7 +90,7 @@
       if (other && node.ms > 0) return { text: `×${(other.ms / node.ms).toFixed(2)}`, v: other.ms / node.ms };
       return { text: '–', v: 0 };
     }
-    return { text: node.source === 'free' ? 'free' : `${fmt(node.ms)} ms`, v: node.ms };
+    return { text: node.source === 'free' ? 'free' : fmtMs(node.ms), v: node.ms };
   }
 
   // --- badges ---------------------------------------------------------------------------
@@ -240,16 +218,16 @@
       el('div', { class: 'leti-tip-op', text: node.op + (node.fused_activation && node.fused_activation !== 'NONE' ? ` + ${node.fused_activation}` : '') }),
       el('div', { text: `inputs: ${(node.inputs || []).map(shape).join(', ') || '–'}` }),
       el('div', { text: `outputs: ${(node.outputs || []).map(shape).join(', ')}` }),
-      el('div', { class: 'leti-tip-ms', text: `predicted: ${fmt(node.ms)} ms (${fmt(node.interval_ms[0])}–${fmt(node.interval_ms[1])} ms)` }),
+      el('div', { class: 'leti-tip-ms', text: `predicted: ${fmtMs(node.ms)} (${fmtMs(node.interval_ms[0])}–${fmtMs(node.interval_ms[1])})` }),
       el('div', { text: `share of total: ${pct(node.share)}` }),
       el('div', { text: `source: ${node.source}${S.est.calibrated ? '' : ' (uncalibrated)'}` }),
     ];
     if (node.measured_ms !== null && node.measured_ms !== undefined) {
-      lines.push(el('div', { text: `measured (same op alone): ${fmt(node.measured_ms)} ms` }));
+      lines.push(el('div', { text: `measured (same op alone): ${fmtMs(node.measured_ms)}` }));
     }
     if (S.compare) {
       const o = S.compare.byKey.get(`${node.subgraph}:${node.index}`);
-      if (o) lines.push(el('div', { text: `${S.compareDevice}: ${fmt(o.ms)} ms (×${(o.ms / Math.max(node.ms, 1e-12)).toFixed(2)})` }));
+      if (o) lines.push(el('div', { text: `${S.compareDevice}: ${fmtMs(o.ms)} (×${(o.ms / Math.max(node.ms, 1e-12)).toFixed(2)})` }));
     }
     if (node.note) lines.push(el('div', { class: 'leti-tip-note', text: node.note }));
     tip.replaceChildren(...lines);
@@ -319,18 +297,19 @@
     if (!e.calibrated) {
       sections.push(el('div', { id: 'leti-banner', class: 'leti-banner' }, [
         'This device is uncalibrated: badges are analytic estimates from a few-second micro-benchmark. ',
-        el('button', { id: 'leti-calibrate-smoke', text: 'Calibrate (smoke, ~1 min)', onclick: () => calibrate('smoke') }),
+        el('button', { id: 'leti-calibrate-smoke', text: `Calibrate (smoke, ${meta('leti-smoke-time')})`, onclick: () => calibrate('smoke') }),
         ' ',
-        el('button', { id: 'leti-calibrate-default', text: 'Calibrate (default, ~6 min)', onclick: () => calibrate('default') }),
+        el('button', { id: 'leti-calibrate-default', text: `Calibrate (default, ${meta('leti-default-time')})`, onclick: () => calibrate('default') }),
         el('div', { id: 'leti-calibration-status', class: 'leti-muted' }),
       ]));
     }
     sections.push(el('div', { id: 'leti-message', hidden: '' }));
     const [lo, hi] = e.total_interval_ms;
     sections.push(el('div', { class: 'leti-total' }, [
-      el('div', { class: 'leti-big', id: 'leti-total', text: `${fmt(e.total_ms)} ms` }),
-      el('div', { class: 'leti-muted', text: `interval ${fmt(lo)}–${fmt(hi)} ms · ${e.operators} ops · ${e.device}` }),
-      el('div', { id: 'leti-measured', class: 'leti-muted', text: e.measured_ms ? `measured: ${fmt(e.measured_ms)} ms (${(((e.total_ms - e.measured_ms) / e.measured_ms) * 100).toFixed(1)}% off)` : '' }),
+      el('div', { class: 'leti-big', id: 'leti-total', text: fmtMs(e.total_ms) }),
+      el('div', { class: 'leti-muted', text: `interval ${fmtMs(lo)}–${fmtMs(hi)} · ${e.operators} ops · ${e.device}` }),
+      e.analytic_share >= 0.0005 ? el('div', { class: 'leti-muted', id: 'leti-analytic', text: `${pct(e.analytic_share)} of it priced analytically (op types without a regressor)` }) : '',
+      el('div', { id: 'leti-measured', class: 'leti-muted', text: e.measured_ms ? `measured: ${fmtMs(e.measured_ms)} (${(((e.total_ms - e.measured_ms) / e.measured_ms) * 100).toFixed(1)}% off)` : '' }),
     ]));
     const acc = info.cv_mape !== undefined ? `CV MAPE ${info.cv_mape.toFixed(1)}% on ${info.samples} ops` : 'no trained estimator';
     const net = info.network_mape !== null && info.network_mape !== undefined ? ` · networks ${info.network_mape.toFixed(1)}% (${info.networks})` : '';
@@ -350,7 +329,7 @@
     const k = S.sort.key;
     nodes.sort((a, b) => (a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : 0) * (S.sort.desc ? -1 : 1));
     const rows = nodes.slice(0, 10).map((n) => el('tr', { class: 'leti-slow-row', onclick: () => focusNode(n) }, [
-      el('td', { text: `${n.subgraph}:${n.index}` }), el('td', { text: n.op }), el('td', { text: fmt(n.ms) }), el('td', { text: pct(n.share) }),
+      el('td', { text: `${n.subgraph}:${n.index}` }), el('td', { text: n.op }), el('td', { text: fmtMs(n.ms) }), el('td', { text: pct(n.share) }),
     ]));
     sections.push(el('h4', { text: 'Slowest nodes' }));
     sections.push(table([['index', 'node'], ['op', 'op'], ['ms', 'ms'], ['share', 'share']], rows, (key) => {
@@ -366,14 +345,14 @@
       roll.set(n.op, r);
     }
     const rollRows = [...roll.values()].sort((a, b) => b.ms - a.ms).map((r) => el('tr', {}, [
-      el('td', { text: r.op }), el('td', { text: String(r.count) }), el('td', { text: fmt(r.ms) }), el('td', { text: pct(r.ms / Math.max(e.total_ms, 1e-12)) }),
+      el('td', { text: r.op }), el('td', { text: String(r.count) }), el('td', { text: fmtMs(r.ms) }), el('td', { text: pct(r.ms / Math.max(e.total_ms, 1e-12)) }),
     ]));
     sections.push(el('h4', { text: 'By op type' }));
     sections.push(table([['op', 'op'], ['count', 'n'], ['ms', 'ms'], ['share', 'share']], rollRows));
 
     const cpu = e.nodes.filter((n) => n.gpu_unsupported);
     if (cpu.length) {
-      sections.push(el('div', { class: 'leti-warning', id: 'leti-partitions', text: `${cpu.length} node(s) the GPU delegate cannot run: ${e.partitions} partitions, ${fmt(e.transfer_ms)} ms of copies (${cpu.slice(0, 5).map((n) => n.op).join(', ')})` }));
+      sections.push(el('div', { class: 'leti-warning', id: 'leti-partitions', text: `${cpu.length} node(s) the GPU delegate cannot run: ${e.partitions} partitions, ${fmtMs(e.transfer_ms)} of copies (${cpu.slice(0, 5).map((n) => n.op).join(', ')})` }));
     }
     const custom = e.nodes.filter((n) => n.source === 'custom');
     if (custom.length) sections.push(el('div', { class: 'leti-warning', text: `${custom.length} custom op(s) priced analytically` }));
@@ -402,7 +381,7 @@
     bar.style.background = `linear-gradient(to right, ${[0, 0.33, 0.66, 1].map(heat).join(', ')})`;
     const labels = S.compare
       ? [el('span', { text: '×0.25 faster' }), el('span', { text: '×1' }), el('span', { text: '×4 slower' })]
-      : [el('span', { text: `${fmt(lo)} ms` }), el('span', { text: S.scale }), el('span', { text: `${fmt(hi)} ms` })];
+      : [el('span', { text: fmtMs(lo) }), el('span', { text: S.scale }), el('span', { text: fmtMs(hi) })];
     return el('div', { id: 'leti-legend' }, [bar, el('div', { class: 'leti-legend-labels' }, labels)]);
   }
 
@@ -443,58 +422,52 @@
     renderPanel();
   }
 
-  async function poll(onDone, statusId) {
-    for (;;) {
-      const job = await api('/api/jobs/current');
+  function watchJob(statusId) {
+    return pollJob((job) => {
       const box = document.getElementById(statusId);
-      if (job && box) {
-        const p = job.progress || {};
-        box.textContent = job.state === 'running'
-          ? `${job.kind}: ${p.done || 0}/${p.total || '?'} ${p.current || ''}`
-          : `${job.kind} ${job.state}: ${job.message}`;
-      }
-      if (!job || job.state !== 'running') return onDone(job);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+      if (!job || !box) return;
+      const p = job.progress || {};
+      box.textContent = job.state === 'running'
+        ? `${job.kind}: ${p.done || 0}/${p.total || '?'} ${p.current || ''}`
+        : `${job.kind} ${job.state}: ${job.message}`;
+    }, 500);
   }
 
   async function calibrate(suite) {
     try {
-      await api('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'calibrate', device: S.device, suite }) });
+      await startJob({ kind: 'calibrate', device: S.device, suite });
     } catch (err) {
       flash(err.message, true);
       return;
     }
-    poll(async (job) => {
-      if (job && job.state === 'done') {
-        await loadEstimate();
-        removeBadges();
-        applyBadges();
-        renderPanel();
-        flash(`calibrated: ${job.message}`);
-      } else if (job) {
-        flash(`calibration ${job.state}: ${job.message}`, true);
-      }
-    }, 'leti-calibration-status');
+    const job = await watchJob('leti-calibration-status');
+    if (job && job.state === 'done') {
+      await loadEstimate();
+      removeBadges();
+      applyBadges();
+      renderPanel();
+      flash(`calibrated: ${job.message}`);
+    } else if (job) {
+      flash(`calibration ${job.state}: ${job.message}`, true);
+    }
   }
 
   async function measureNow() {
     try {
-      await api('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'measure', device: S.device, model: S.model }) });
+      await startJob({ kind: 'measure', device: S.device, model: S.model });
     } catch (err) {
       flash(err.message, true);
       return;
     }
     flash('measuring the whole model on the device…');
-    poll(async (job) => {
-      if (job && job.state === 'done') {
-        await loadEstimate();
-        renderPanel();
-        flash(job.message);
-      } else if (job) {
-        flash(`measuring failed: ${job.message}`, true);
-      }
-    }, 'leti-message');
+    const job = await watchJob('leti-message');
+    if (job && job.state === 'done') {
+      await loadEstimate();
+      renderPanel();
+      flash(job.message);
+    } else if (job) {
+      flash(`measuring failed: ${job.message}`, true);
+    }
   }
 
   async function upload(file) {

@@ -2,19 +2,9 @@
 // and the estimator's accuracy report. A reload re-attaches to the running job.
 (function () {
   'use strict';
-  const meta = (n) => (document.querySelector(`meta[name="${n}"]`) || {}).content || '';
-  const csrf = meta('leti-csrf');
+  const { meta, api, pollJob, startJob, fmtSeconds } = window.leti;
   const model = meta('leti-model');
   const $ = (id) => document.getElementById(id);
-
-  async function api(path, options) {
-    const opts = options || {};
-    opts.headers = Object.assign({ 'X-CSRF-Token': csrf, 'Content-Type': 'application/json' }, opts.headers || {});
-    const r = await fetch(path, opts);
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error((body && body.error) || r.statusText);
-    return body;
-  }
 
   function cells(tr, values) {
     for (const v of values) {
@@ -24,8 +14,6 @@
     }
     return tr;
   }
-
-  const fmtTime = (s) => (s === null || s === undefined ? '?' : s < 90 ? `${Math.round(s)} s` : `${Math.round(s / 60)} min`);
 
   async function refresh() {
     const d = await api('/api/devices');
@@ -78,7 +66,7 @@
     const total = p.total || 0;
     $('job-bar').style.width = total ? `${(100 * done) / total}%` : job.state === 'running' ? '2%' : '100%';
     $('job-status').textContent = job.state === 'running'
-      ? `${job.kind} on ${job.params.device}: ${done}/${total || '?'} done, ${p.failed || 0} failed, ETA ${fmtTime(p.eta_s)}`
+      ? `${job.kind} on ${job.params.device}: ${done}/${total || '?'} done, ${p.failed || 0} failed, ETA ${fmtSeconds(p.eta_s)}`
       : `${job.kind} ${job.state}: ${job.message}`;
     $('job-status').dataset.state = job.state;
     $('job-status').dataset.done = String(done);
@@ -99,13 +87,10 @@
     if (polling) return;
     polling = true;
     try {
-      for (;;) {
-        const job = await api('/api/jobs/current');
+      await pollJob((job) => {
         showJob(job);
-        if (!job || job.state !== 'running') break;
-        if ((job.progress || {}).done) refresh().catch(() => {});
-        await new Promise((r) => setTimeout(r, 700));
-      }
+        if (job && job.state === 'running' && (job.progress || {}).done) refresh().catch(() => {});
+      }, 700);
     } finally {
       polling = false;
     }
@@ -115,9 +100,9 @@
   async function start(kind) {
     $('job-error').hidden = true;
     try {
-      const job = await api('/api/jobs', { method: 'POST', body: JSON.stringify({
+      const job = await startJob({
         kind, device: $('job-device').value, suite: $('job-suite').value, from_model: $('job-from-model').checked, model,
-      }) });
+      });
       showJob(job);
       poll();
     } catch (err) {

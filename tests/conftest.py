@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -10,7 +11,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-SHARED_MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+HERE = Path(__file__).resolve().parent
+SHARED_MODELS = HERE.parents[1] / "shared" / "models"
 
 
 @pytest.fixture(autouse=True)
@@ -67,3 +69,17 @@ def trained_home(smoke_home):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-2000:]
     return home
+
+
+@pytest.fixture
+def fake_adb(tmp_path, monkeypatch):
+    root = tmp_path / "fake_adb_state"
+    root.mkdir()
+    (root / "devices").write_text("PHONE1 device\nPHONE2 unauthorized\n")
+    shutil.copy(HERE / "data" / "bm_new.txt", root / "output")
+    monkeypatch.setenv("FAKE_ADB_DIR", str(root))
+    monkeypatch.setenv("PATH", f"{HERE / 'fake_adb'}{os.pathsep}{os.environ['PATH']}")
+    binary = tmp_path / "benchmark_model"
+    binary.write_bytes(b"\x7fELF fake binary")
+    monkeypatch.setenv("LETI_BENCHMARK_MODEL", str(binary))
+    return root

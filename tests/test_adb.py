@@ -6,32 +6,17 @@ The command lines, the output parsing, the database writes and the resume logic 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from leti.estimator.adb import AdbDevice
 from leti.estimator.db import open_db
+from leti.estimator.devices.adb import AdbDevice
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
-
-
-@pytest.fixture
-def fake_adb(tmp_path, monkeypatch):
-    root = tmp_path / "fake_adb_state"
-    root.mkdir()
-    (root / "devices").write_text("PHONE1 device\nPHONE2 unauthorized\n")
-    shutil.copy(DATA / "bm_new.txt", root / "output")
-    monkeypatch.setenv("FAKE_ADB_DIR", str(root))
-    monkeypatch.setenv("PATH", f"{HERE / 'fake_adb'}{os.pathsep}{os.environ['PATH']}")
-    binary = tmp_path / "benchmark_model"
-    binary.write_bytes(b"\x7fELF fake binary")
-    monkeypatch.setenv("LETI_BENCHMARK_MODEL", str(binary))
-    return root
 
 
 def log(root: Path) -> list[list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from leti.estimator.benchmark_output import BenchmarkOutputError, parse
+from leti.estimator.devices.benchmark_output import BenchmarkOutputError, parse
 
 DATA = Path(__file__).parent / "data"
 

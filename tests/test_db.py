@@ -11,12 +11,18 @@ import sys
 import time
 
 import pytest
-from leti.estimator.configs import affordable, from_model, node_to_config, smoke, suite_configs
 from leti.estimator.db import open_db
+from leti.estimator.devices.host import HostDevice
 from leti.estimator.errors import LetiError
-from leti.estimator.graph import read_model
-from leti.estimator.host import HostDevice
-from leti.estimator.opgen import GenerationError, OpConfig, generate, verify
+from leti.estimator.generate.opgen import GenerationError, OpConfig, generate, verify
+from leti.estimator.generate.suites import (
+    affordable,
+    from_model,
+    node_to_config,
+    smoke,
+    suite_configs,
+)
+from leti.estimator.tflite import read_model
 
 
 def leti(*args, **kw):

@@ -12,11 +12,12 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from leti.estimator.calibration import get_estimator
 from leti.estimator.db import open_db
-from leti.estimator.graph import read_model
-from leti.estimator.outputs import ESTIMATE_SCHEMA, MODEL_EXPLORER_SCHEMA
-from leti.estimator.store import load, paths_for
+from leti.estimator.devices import DeviceSpec
+from leti.estimator.predict.store import load, paths_for
+from leti.estimator.render import ESTIMATE_SCHEMA, MODEL_EXPLORER_SCHEMA
+from leti.estimator.services.estimate import load_estimator, stand_in_estimator
+from leti.estimator.tflite import read_model
 
 
 def leti(*args, home=None):
@@ -29,7 +30,7 @@ def leti(*args, home=None):
 @pytest.fixture
 def est(trained_home, monkeypatch):
     monkeypatch.setenv("LETI_HOME", str(trained_home))
-    return get_estimator(open_db(), "host")
+    return load_estimator(DeviceSpec.parse("host"))
 
 
 def test_predictions_positive_and_ordered(est, tf_model):
@@ -66,7 +67,7 @@ def test_merged_padding_is_free(est, tf_model):
 def test_analytic_fallback_is_flagged(est, tf_model):
     res = est.predict(tf_model("with_maximum"))
     sub = [n for n in res.nodes if n.op == "MAXIMUM"][0]
-    assert sub.source == "analytic" and sub.ms > 0 and "no measurements" in sub.note
+    assert sub.source == "analytic" and sub.ms > 0 and "never measured" in sub.note
     assert [n.source for n in res.nodes if n.op == "CONV_2D"] == ["learned"]
 
 
@@ -128,7 +129,7 @@ def test_train_report_has_per_op_metrics(trained_home):
 
 def load_id(home):
     """The host profile id (it depends on the CPU and threads, not on LETI_HOME)."""
-    from leti.estimator.host import HostDevice
+    from leti.estimator.devices.host import HostDevice
 
     return HostDevice().profile.id
 
@@ -189,7 +190,7 @@ def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch):
 def test_uncalibrated_device_runs_micro_benchmark(tmp_path, monkeypatch, tf_model):
     monkeypatch.setenv("LETI_HOME", str(tmp_path))
     db = open_db()
-    est = get_estimator(db, "host", allow_uncalibrated=True)
+    est = stand_in_estimator(db, DeviceSpec.parse("host"))
     assert not est.calibrated and est.op_models == {}
     assert len(db.measurements()) >= 8  # the micro-benchmark's real measurements are kept
     res = est.predict(tf_model("conv_small"))
@@ -233,7 +234,7 @@ def test_custom_transposed_conv_is_priced_as_its_builtin_twin(est, shared_models
 
     import numpy as np
     from leti.estimator.features import FEATURE_NAMES
-    from leti.estimator.latency import OpModel
+    from leti.estimator.predict.estimator import OpModel
     from sklearn.dummy import DummyRegressor
 
     twin = copy.copy(est)
@@ -256,8 +257,8 @@ def test_correction_learns_weight_spill_and_thin_prelu():
     """Networks whose truth has a thin-PReLU context cost and weights spilling beyond 16 MB
     (counted beyond what each op misses alone): leave-one-out keeps both terms, picks the
     spill's form and cache size, and recovers their size."""
-    from leti.estimator.latency import CACHE_MB, SPILL_MODES, spilled_mb
-    from leti.estimator.training import fit_correction
+    from leti.estimator.learn.composition import fit_correction
+    from leti.estimator.predict.correction import CACHE_MB, SPILL_MODES, spilled_mb
 
     rng = np.random.default_rng(0)
 
@@ -289,7 +290,7 @@ def test_correction_learns_weight_spill_and_thin_prelu():
 
 
 def test_weight_spill_counts_only_what_an_op_did_not_miss_alone():
-    from leti.estimator.latency import Correction
+    from leti.estimator.predict.correction import Correction
 
     alone = Correction(cache_mb=4.0, spill_ms_per_mb=1.0)
     assert alone.spilled(np.array([5.0])).tolist() == [0.0]  # a single op: as measured
@@ -303,7 +304,7 @@ def test_weight_spill_counts_only_what_an_op_did_not_miss_alone():
 def test_correction_terms_apply_per_node(est, tf_model):
     import copy
 
-    from leti.estimator.latency import Correction
+    from leti.estimator.predict.correction import Correction
 
     plain = copy.copy(est)
     plain.correction = Correction(scale=1.0)

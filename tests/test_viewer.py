@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from browser import ARTIFACTS, browser_page, live_server
 from leti.estimator.db import open_db
-from leti.estimator.graph import read_model
+from leti.estimator.tflite import read_model
 from leti.server.app import ViewerState
 
 pytestmark = pytest.mark.browser
@@ -62,14 +62,19 @@ def test_badges_tooltip_redraw_and_privacy(trained_home, monkeypatch, tf_model):
         open_graph(page, base, state)
         assert page.locator("g.leti-badge").count() == ops
         assert page.get_attribute("body", "data-leti-badges") == str(ops)
+        # badges read as a person writes latencies: 2-3 digits, µs below a millisecond
+        for text in texts(page.locator("g.leti-badge text")):
+            assert re.fullmatch(r"free|[0-9]+(\.[0-9]+)? (ms|µs)", text), text
+        legend = page.locator("#leti-legend").inner_text()
+        assert "e-" not in legend and re.search(r"(ms|µs)", legend)
         # hover a node: the tooltip names the op and gives a number in ms
         page.locator("g.node:has(g.leti-badge)").first.hover()
         tip = page.locator("#leti-tooltip")
         tip.wait_for(state="visible")
-        assert re.search(r"predicted: [0-9.e-]+ ms", tip.inner_text())
+        assert re.search(r"predicted: [0-9.]+ (ms|µs)", tip.inner_text())
         assert "source: learned" in tip.inner_text()
         # the panel: total, slowest nodes, roll-up
-        assert re.match(r"[0-9.]+ ms", page.locator("#leti-total").inner_text())
+        assert re.match(r"[0-9.]+ (ms|µs)$", page.locator("#leti-total").inner_text())
         assert page.locator("tr.leti-slow-row").count() == min(10, ops)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "graph-view.png"))
@@ -146,7 +151,7 @@ def test_measure_now_shows_measured_next_to_predicted(
             if "measured:" in measured.inner_text():
                 break
             page.wait_for_timeout(100)
-        assert re.match(r"measured: [0-9.e+-]+ ms \([+-]?[0-9.]+% off\)", measured.inner_text())
+        assert re.match(r"measured: [0-9.]+ (ms|µs) \([+-]?[0-9.]+% off\)", measured.inner_text())
         rows = open_db().model_measurements(kind="user")
         assert "depthwise.tflite" in [r["name"] for r in rows]
         assert outside(page, base) == []
@@ -249,6 +254,10 @@ def test_first_run_is_uncalibrated_then_calibrates(tmp_path, monkeypatch, tf_mod
         open_graph(page, base, state)
         assert page.locator("#leti-banner").is_visible()
         assert page.locator("g.leti-analytic").count() == len(read_model(path).nodes)
+        page.locator("g.node:has(g.leti-badge)").first.hover()
+        tip = page.locator("#leti-tooltip")
+        tip.wait_for(state="visible")
+        assert "uncalibrated" in tip.inner_text() and "never measured" not in tip.inner_text()
         page.click("#leti-calibrate-smoke")
         for _ in range(1800):
             if page.locator("g.leti-learned").count():

@@ -146,7 +146,7 @@ def runtime_reshape(path: Path) -> Path:
 
 def small_net(path: Path) -> Path:
     """A MobileNet-style block stack with fused activations (Netron skips DOM ids for them)."""
-    from leti.estimator.netgen import build
+    from leti.estimator.generate.netgen import build
 
     spec = dict(family="mobilenet", res=48, width=8, depth=3, seed=2)
     return keras_to_tflite(build(spec), path)

@@ -1,0 +1,1 @@
+"""Benchmark models: which configurations to measure, and the .tflite files that hold them."""

@@ -1,0 +1,89 @@
+"""The candidate per-op-type regressors, all predicting log-latency.
+
+Trees alone cannot extrapolate: a layer with four times the largest FLOPs seen in training
+would be predicted as fast as the largest. Each tree model therefore learns the residual over
+the op type's roofline, which carries the trend beyond the data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.ensemble import (
+    ExtraTreesRegressor,
+    HistGradientBoostingRegressor,
+    RandomForestRegressor,
+    VotingRegressor,
+)
+
+from ..features import FEATURE_NAMES
+
+_FLOPS = [FEATURE_NAMES.index(f) for f in ("log_flops", "log_flops_pad8", "log_flops_pad16")]
+_BYTES = FEATURE_NAMES.index("log_bytes_total")
+
+
+def _design(X: np.ndarray) -> np.ndarray:
+    """Roofline columns: a constant, FLOPs (plain and channel-tile padded), bytes moved."""
+    return np.column_stack([np.ones(len(X)), np.expm1(X[:, _FLOPS]), np.expm1(X[:, _BYTES])])
+
+
+class ResidualOverRoofline(RegressorMixin, BaseEstimator):
+    """``trees`` fitted on what the op type's roofline leaves unexplained, in log space.
+
+    The roofline is overhead + FLOPs/rate (FLOPs also counted over padded channel tiles) +
+    bytes/bandwidth, all non-negative; it carries the trend beyond the training range, where
+    trees alone would flatten out."""
+
+    def __init__(self, trees: Any = None) -> None:
+        self.trees = trees
+
+    def _base(self, X: np.ndarray) -> np.ndarray:
+        return np.log(np.maximum(_design(X) @ self.coef_, 1e-6))
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> ResidualOverRoofline:
+        from scipy.optimize import nnls
+
+        ms = np.exp(y)
+        A = _design(X)
+        self.coef_, _ = nnls(A / ms[:, None], np.ones_like(ms))
+        if not np.any(self.coef_):
+            self.coef_ = np.zeros(A.shape[1])
+            self.coef_[0] = float(np.median(ms))
+        residual = y - self._base(X)
+        self.trees_ = clone(self.trees).fit(X, residual) if self.trees is not None else None
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        out = self._base(X)
+        if self.trees_ is not None:
+            out = out + self.trees_.predict(X)
+        return out
+
+
+def candidates(n_samples: int) -> dict[str, Any]:
+    """Models compared by cross-validation for one op type with ``n_samples`` rows."""
+    leaf = max(2, n_samples // 25)
+    et = ExtraTreesRegressor(n_estimators=60, min_samples_leaf=1, max_features=0.8, random_state=0)
+    rf = RandomForestRegressor(n_estimators=60, max_features=0.6, random_state=0)
+    hgb = HistGradientBoostingRegressor(
+        max_iter=150, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=leaf, random_state=0
+    )
+    # smoother trees: a few odd configurations (1 channel in and out) must not spike their
+    # neighbours' residuals
+    et3 = clone(et).set_params(min_samples_leaf=3)
+    rf3 = clone(rf).set_params(min_samples_leaf=3)
+    out: dict[str, Any] = {"roofline": ResidualOverRoofline(None)}
+    if n_samples >= 8:
+        out["extra-trees"] = ResidualOverRoofline(et)
+        out["random-forest"] = ResidualOverRoofline(rf)
+    if n_samples >= 30:
+        out["extra-trees(leaf 3)"] = ResidualOverRoofline(et3)
+        out["random-forest(leaf 3)"] = ResidualOverRoofline(rf3)
+    if n_samples >= 8:
+        out["hist-gbm"] = ResidualOverRoofline(hgb)
+        out["ensemble(et+hgb)"] = ResidualOverRoofline(
+            VotingRegressor([("et", clone(et)), ("hgb", clone(hgb))])
+        )
+    return out

@@ -1,0 +1,1 @@
+"""Prediction: a trained estimator composes per-node latencies into a model's total."""

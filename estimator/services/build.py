@@ -1,0 +1,284 @@
+"""Build the benchmark database: make each work item's model, time it, commit the result.
+
+One result per transaction, skipping what the device profile already has, is what makes a
+build resumable after Ctrl-C, a crash or an unplugged phone. A failure that is the same for
+every item (a runtime that cannot start, a generator that cannot run) stops the build at once
+and keeps nothing of it as "failed", so a rerun after the fix measures everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..db import Database
+from ..devices import Device, DeviceProfile
+from ..devices.adb import DeviceLost
+from ..errors import LetiError
+from ..generate import netgen
+from ..generate.suites import dedupe, from_model, grid_configs, suite_configs
+from ..generate.work import WorkItem, extracted_items, network_item, op_item
+from .measure import record_model_measurement
+
+# A build whose first items all fail for the same reason is broken, not unlucky.
+SYSTEMIC_AFTER = 5
+# Before any item of a kind is timed, how much longer it is expected to take than a single op.
+PRIOR_COST = {"op": 1.0, "extracted": 1.0, "network": 6.0}
+
+
+@dataclass
+class Plan:
+    items: list[WorkItem]
+    suite: str | None
+    sources: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def make_plan(
+    suite: str | None = "smoke",
+    models: list[str] | None = None,
+    grids: list[str] | None = None,
+    adaptive_report: dict[str, Any] | None = None,
+    adaptive: int = 0,
+) -> Plan:
+    """What a build measures: a suite's ops and networks, grids, every op of real models, and
+    ``adaptive`` random configurations shared out by a trained estimator's error."""
+    from ..generate.suites import adaptive as adaptive_configs
+
+    configs, sources, notes, nets, cuts = [], [], [], [], []
+    if suite:
+        configs += suite_configs(suite)
+        nets = [network_item(s) for s in netgen.suite_specs(suite)]
+        sources.append(f"suite:{suite}")
+    for grid in grids or []:
+        configs += grid_configs(grid)
+        sources.append(f"grid:{grid}")
+    for m in models or []:
+        found, skipped = from_model(m)
+        configs += found
+        cuts += extracted_items(Path(m), skipped)
+        sources.append(f"model:{m}")
+        if skipped:
+            notes.append(f"{m}: {len(skipped)} ops the generator cannot regenerate are cut out "
+                         "of the model and measured as they are")  # fmt: skip
+    if adaptive:
+        if adaptive_report is None:
+            raise LetiError(
+                "adaptive sampling needs a trained estimator for this device",
+                "run 'leti train' after a first build",
+            )
+        # a new seed per round, so repeated rounds keep adding new configurations
+        seed = int(adaptive_report.get("data_hash") or "0", 16) % 2**31
+        configs += adaptive_configs(adaptive_report["report"], adaptive, seed)
+        sources.append(f"adaptive:{adaptive}")
+    ops = [op_item(c) for c in dedupe(configs)]
+    unique_cuts = list({c.key: c for c in cuts}.values())
+    items = interleave(ops + unique_cuts, nets)
+    if not items:
+        raise LetiError("nothing to build", "pass --suite, --grid, --from-model or --adaptive")
+    return Plan(items, suite, sources, notes)
+
+
+def interleave(singles: list[WorkItem], networks: list[WorkItem]) -> list[WorkItem]:
+    """Networks spread evenly among the single ops: a slow spell of a shared machine then
+    touches both kinds alike, and the progress estimate sees networks from the start."""
+    gap = len(singles) / (len(networks) + 1)
+    placed = [(float(i), x) for i, x in enumerate(singles)]
+    placed += [((j + 1) * gap - 0.5, x) for j, x in enumerate(networks)]
+    return [x for _, x in sorted(placed, key=lambda p: p[0])]
+
+
+@dataclass
+class Progress:
+    """A build's progress, with an ETA that knows networks take longer than single ops."""
+
+    device_id: str
+    total: int
+    done: int = 0
+    measured: int = 0
+    failed: int = 0
+    skipped: int = 0
+    current: str = ""
+    started: float = field(default_factory=time.time)
+    failures: list[str] = field(default_factory=list)
+    remaining: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    count: dict[str, int] = field(default_factory=dict)
+
+    def finished(self, kind: str, seconds: float) -> None:
+        self.done += 1
+        self.remaining[kind] = self.remaining.get(kind, 1) - 1
+        self.seconds[kind] = self.seconds.get(kind, 0.0) + seconds
+        self.count[kind] = self.count.get(kind, 0) + 1
+
+    @property
+    def eta_s(self) -> float | None:
+        """Remaining items of each kind times that kind's mean duration so far (a kind not
+        timed yet: the single-op mean scaled by its prior)."""
+        if not self.done:
+            return None
+        per_op = sum(self.seconds.values()) / max(
+            sum(self.count[k] * PRIOR_COST.get(k, 1.0) for k in self.count), 1e-9
+        )
+        eta = 0.0
+        for kind, left in self.remaining.items():
+            if self.count.get(kind):
+                eta += left * self.seconds[kind] / self.count[kind]
+            else:
+                eta += left * per_op * PRIOR_COST.get(kind, 1.0)
+        return eta
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id, "total": self.total, "done": self.done,
+            "measured": self.measured, "failed": self.failed, "skipped": self.skipped,
+            "current": self.current, "eta_s": self.eta_s,
+            "elapsed_s": time.time() - self.started, "failures": self.failures[-20:],
+        }  # fmt: skip
+
+
+class SystemicFailure(LetiError):
+    """Every item so far failed the same way: the build is broken, not the items."""
+
+
+def run_build(
+    db: Database,
+    device: Device,
+    plan: Plan,
+    show_progress: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    position: int = 0,
+) -> Progress:
+    """Measure everything in ``plan`` that ``device`` has not measured yet."""
+    device.check()
+    profile = device.profile
+    db.upsert_device(profile)
+    have = db.done_keys(profile.id)
+    todo = [item for item in plan.items if item.key not in have]
+    prog = Progress(profile.id, total=len(todo), skipped=len(plan.items) - len(todo))
+    for item in todo:
+        prog.remaining[item.kind] = prog.remaining.get(item.kind, 0) + 1
+    build_id = db.start_build(profile.id, plan.suite, plan.sources, prog.total)
+    bar = _bar(prog.total, profile.id, show_progress, position)
+    status, message = "done", ""
+    reasons: list[str] = []
+    try:
+        for item in todo:
+            if cancel is not None and cancel.is_set():
+                status, message = "cancelled", "cancelled by the user"
+                break
+            prog.current = item.label
+            start = time.perf_counter()
+            reason = _measure(db, device, profile, item, build_id)
+            if reason is None:
+                prog.measured += 1
+            else:
+                prog.failed += 1
+                prog.failures.append(f"{item.label}: {reason}")
+                reasons.append(reason)
+                _stop_if_systemic(db, profile.id, build_id, reasons, prog.measured)
+            prog.finished(item.kind, time.perf_counter() - start)
+            _tick(bar, prog, on_progress)
+    except SystemicFailure as exc:
+        status, message = "failed", str(exc)
+        raise
+    except DeviceLost as exc:
+        status, message = "device-lost", str(exc)
+        raise
+    except KeyboardInterrupt:
+        status, message = "interrupted", "interrupted; rerun to resume"
+        raise
+    except BaseException as exc:
+        status, message = "crashed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        counts = dict(measured=prog.measured, skipped=prog.skipped, failed=prog.failed)
+        db.finish_build(build_id, status, counts, message)
+        prog.current = status
+        if on_progress:
+            on_progress(prog)
+    return prog
+
+
+def _stop_if_systemic(
+    db: Database, device_id: str, build_id: int, reasons: list[str], measured: int
+) -> None:
+    if measured or len(reasons) < SYSTEMIC_AFTER or len({_shape(r) for r in reasons}) != 1:
+        return
+    db.forget_failures(device_id, build_id)  # not the items' fault: a rerun retries them all
+    raise SystemicFailure(
+        f"the first {len(reasons)} items all failed the same way: {reasons[-1]}",
+        "fix that and rerun; nothing was recorded as failed",
+    )
+
+
+def _shape(reason: str) -> str:
+    """A failure's reason without the item's own numbers and names, to compare failures."""
+    import re
+
+    tail = reason.split(": ", 1)[-1] if reason.count(": ") else reason
+    return re.sub(r"[0-9]+|\([^)]*\)", "#", tail)
+
+
+def _measure(
+    db: Database, device: Device, profile: DeviceProfile, item: WorkItem, build_id: int
+) -> str | None:
+    """Make and time one item and commit the result; the failure's reason, or None."""
+    try:
+        built = item.make()
+    except LetiError as exc:
+        reason = str(exc)
+        if item.kind != "network":  # a network that cannot be made is retried on a rerun
+            db.add_measurement(**_row(profile, build_id, item), status="failed", error=reason)
+        return reason
+    try:
+        t = device.measure(built.data)
+    except DeviceLost:
+        raise
+    except LetiError as exc:
+        if item.kind != "network":
+            db.add_measurement(**_row(profile, build_id, item), features=built.record,
+                               model_sha256=hashlib.sha256(built.data).hexdigest(),
+                               status="failed", error=str(exc))  # fmt: skip
+        return str(exc)
+    if item.kind == "network":
+        record_model_measurement(db, profile, built.data, t, name=item.key, kind="generated",
+                                 spec=item.config, build_id=build_id)  # fmt: skip
+    else:
+        db.add_measurement(**_row(profile, build_id, item), features=built.record,
+                           model_sha256=hashlib.sha256(built.data).hexdigest(), status="ok",
+                           **t.columns())  # fmt: skip
+    return None
+
+
+def _row(profile: DeviceProfile, build_id: int, item: WorkItem) -> dict[str, Any]:
+    """The provenance columns every single-op measurement row carries."""
+    return dict(
+        device_id=profile.id, runtime=profile.runtime, runtime_version=profile.runtime_version,
+        delegate=profile.delegate, threads=profile.threads, build_id=build_id,
+        config_key=item.key, op_type=item.op, config=item.config, source=item.source,
+    )  # fmt: skip
+
+
+def _bar(total: int, label: str, show: bool, position: int) -> Any:
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="model", position=position, dynamic_ncols=True)
+
+
+def _tick(bar: Any, prog: Progress, on_progress: Callable[[Progress], None] | None) -> None:
+    if bar is not None:
+        bar.set_postfix_str(prog.current[:40] + (f" failed={prog.failed}" if prog.failed else ""))
+        bar.update(1)
+    if on_progress:
+        on_progress(prog)
