@@ -32,7 +32,7 @@ REFERENCE = {
 
 def build_all(out: Path, names: list[str] | None = None) -> list[Path]:
     import tensorflow as tf
-    from leti.estimator.generate.opgen import convert
+    from leti.estimator.generate.keras import convert
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -26,12 +26,25 @@ _OPTION_KEYS = (
 )
 
 
+QUANTIZED_DTYPES = ("INT8", "UINT8", "INT16")
+
+
+def op_kind(node: Node) -> str:
+    """What a node is measured and learned as: its op type, with ``:INT8`` when it runs an
+    integer kernel (an int8 convolution costs something else than a float one)."""
+    acts = [t for t in node.inputs if not t.is_constant]
+    if (acts and acts[0].dtype in QUANTIZED_DTYPES and node.op not in ("QUANTIZE", "DEQUANTIZE")
+            and not node.is_custom):  # fmt: skip
+        return f"{node.op}:INT8"
+    return node.op
+
+
 def op_record(node: Node) -> dict[str, Any]:
     acts = [t for t in node.inputs if not t.is_constant]
     weights = [t for t in node.inputs if t.is_constant]
     opts = node.options
     return {
-        "op": node.op,
+        "op": op_kind(node),
         "in_shape": acts[0].shape if acts else [],
         "in2_shape": acts[1].shape if len(acts) > 1 else [],
         "n_inputs": len(acts),

@@ -47,7 +47,7 @@ def demo_model() -> Path:
         print("building the demo model (MobileNetV2 with Keras, once)...", file=sys.stderr)
         with native_stderr():  # TensorFlow's and absl's start-up lines
             import tensorflow as tf
-            from leti.estimator.generate.opgen import convert
+            from leti.estimator.generate.keras import convert
 
             model = tf.keras.applications.MobileNetV2(
                 alpha=0.5, input_shape=(160, 160, 3), weights=None

@@ -145,11 +145,12 @@ def runtime_reshape(path: Path) -> Path:
 
 
 def small_net(path: Path) -> Path:
-    """A MobileNet-style block stack with fused activations (Netron skips DOM ids for them)."""
+    """A MobileNet-style block stack with fused activations (Netron skips DOM ids for them),
+    made by the project's own builder (no TensorFlow)."""
     from leti.estimator.generate.netgen import build
 
-    spec = dict(family="mobilenet", res=48, width=8, depth=3, seed=2)
-    return keras_to_tflite(build(spec), path)
+    path.write_bytes(build(dict(family="mobilenet", res=48, width=8, depth=3, seed=2)))
+    return path
 
 
 BUILDERS: dict[str, Callable[[Path], Path]] = {

@@ -3,6 +3,7 @@ between machines (and engines) without losing a row or a float bit."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ def export_rows(db: Database) -> Iterator[dict[str, Any]]:
         for name, table in EXPORT_TABLES.items():
             pk = list(table.primary_key.columns)
             for row in c.execute(sa.select(table).order_by(*pk)).mappings():
-                yield {"table": name, **dict(row)}
+                yield {"table": name, **{k: _encode(v) for k, v in row.items()}}
 
 
 def export(db: Database, path: Path, fmt: str) -> int:
@@ -58,7 +59,7 @@ def import_file(db: Database, path: Path, fmt: str) -> dict[str, int]:
             if name not in EXPORT_TABLES:
                 raise LetiError(f"{path}: row for unknown table {name!r}")
             table = EXPORT_TABLES[name]
-            values = {k: v for k, v in r.items() if k in table.c}
+            values = {k: _decode(v) for k, v in r.items() if k in table.c}
             if name == "builds":
                 old = values.pop("id")
                 res = c.execute(table.insert().values(**values))
@@ -79,6 +80,19 @@ def import_file(db: Database, path: Path, fmt: str) -> dict[str, int]:
 
 
 _ABSENT = object()
+
+
+def _encode(v: Any) -> Any:
+    """Binary columns (model skeletons) travel as base64 inside the JSON."""
+    if isinstance(v, bytes | bytearray | memoryview):
+        return {"$base64": base64.b64encode(bytes(v)).decode("ascii")}
+    return v
+
+
+def _decode(v: Any) -> Any:
+    if isinstance(v, dict) and set(v) == {"$base64"}:
+        return base64.b64decode(v["$base64"])
+    return v
 
 
 def _csv_cell(v: Any) -> str:

@@ -8,22 +8,16 @@ key, unique per device profile, that makes a rerun skip what is already measured
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..features import op_record
-from ..paths import leti_home
+from ..features import op_kind, op_record
 from ..tflite import Node, read_model
-from . import netgen
-from .opgen import GenerationError, OpConfig, convert, generate, verify
-
-# TensorFlow's converter is not documented as thread-safe; phones benchmark in parallel, but
-# model generation takes turns.
-_GENERATE_LOCK = threading.Lock()
+from . import netgen, singles
+from .check import check_runs, check_single
+from .config import GenerationError, OpConfig
 
 
 @dataclass
@@ -51,7 +45,8 @@ def op_item(cfg: OpConfig) -> WorkItem:
 
 
 def network_item(spec: dict[str, Any]) -> WorkItem:
-    label = f"network {spec['family']} res={spec['res']} width={spec['width']}"
+    label = (f"network {spec['family']} res={spec['res']} width={spec['width']} "
+             f"depth={spec['depth']}")  # fmt: skip
     return WorkItem(network_key(spec), "network", f"network:{spec['family']}", label, spec,
                     "suite", lambda: _network(spec))  # fmt: skip
 
@@ -77,42 +72,25 @@ def extracted_items(path: Path, nodes: list[Node]) -> list[WorkItem]:
             "outputs": [t.shape for t in n.outputs],
         }
         built = Built(subs[n.key], op_record(n))
-        items.append(WorkItem(f"x{signature(n)}", "extracted", n.op,
+        items.append(WorkItem(f"x{signature(n)}", "extracted", op_kind(n),
                               f"{n.op} (node {n.key} of {path.name})", config, "extracted",
                               lambda b=built: b))  # fmt: skip
     return items
 
 
-def _cached(path: Path, make: Callable[[], bytes]) -> bytes:
-    """Read a generated model from the cache, or make it (one generator at a time)."""
-    if path.exists():
-        return path.read_bytes()
-    with _GENERATE_LOCK:
-        if path.exists():  # another worker made it while we waited
-            return path.read_bytes()
-        data = make()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return data
-
-
 def _op_model(cfg: OpConfig) -> Built:
-    """The config's model, cached on disk so other devices and reruns skip TensorFlow."""
-    path = leti_home() / "cache" / "ops" / f"{cfg.op}-{cfg.key}.tflite"
-    data = _cached(path, lambda: generate(cfg)[0])
-    # Verifying again is cheap and guards against a cache written by another version.
-    return Built(data, op_record(verify(cfg, data)))
+    """The config's model, built and checked (reader and one interpreter run)."""
+    data = singles.build(cfg)
+    return Built(data, op_record(check_single(cfg, data)))
 
 
 def _network(spec: dict[str, Any]) -> Built:
+    label = f"network {netgen.spec_key(spec)} ({spec.get('family')})"
     try:
-        return Built(network_model(spec))
-    except Exception as exc:  # the generator rejects a spec: the build reports it and goes on
-        raise GenerationError(f"network {spec}: cannot be generated ({exc})") from None
-
-
-def network_model(spec: dict[str, Any]) -> bytes:
-    path = leti_home() / "cache" / "networks" / f"{spec['family']}-{netgen.spec_key(spec)}.tflite"
-    return _cached(path, lambda: convert(netgen.build(spec)))
+        data = netgen.build(spec)
+    except GenerationError:
+        raise
+    except Exception as exc:  # the builder rejects a spec: the build reports it and goes on
+        raise GenerationError(f"{label}: cannot be generated ({exc})") from None
+    check_runs(data, read_model(data, label), label)
+    return Built(data)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..features import matrix, op_record
+from ..features import matrix, op_kind, op_record
 from ..ops import GPU_PRIOR_SUPPORTED, SAME_COMPUTATION
 from ..tflite import ModelGraph, Node, read_model
 from .correction import CACHE_MB, SPILL_MODES, THIN_KEYS, Correction, spilled_mb, thin_op
@@ -96,11 +96,12 @@ class LatencyEstimator:
         groups: dict[str, list[int]] = defaultdict(list)
         t = self.throughput
         for i, node in enumerate(nodes):
+            kind = op_kind(node)
             if node.role in ("weight_prep", "merged"):
                 source[i] = "free"
-            elif node.op in self.op_models:  # custom ops too, once cut out and measured
+            elif kind in self.op_models:  # custom ops too, once cut out and measured
                 source[i] = "learned"
-                groups[node.op].append(i)
+                groups[kind].append(i)
                 continue
             elif node.role == "custom":
                 source[i] = "custom"
@@ -205,7 +206,7 @@ class LatencyEstimator:
             elif source[i] == "custom":
                 note = "custom op: priced analytically from the device's throughput"
             elif source[i] == "analytic":
-                note = self._analytic_note(node.op)
+                note = self._analytic_note(op_kind(node))
             elif node.role == "merged":
                 note = "zero padding merged into the next convolution by the runtime; free"
             elif source[i] == "free":

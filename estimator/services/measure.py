@@ -12,6 +12,7 @@ from typing import Any
 from ..db import Database
 from ..devices import Device, DeviceProfile
 from ..tflite import read_model
+from ..tflite.skeleton import skeleton
 from ..timing import Timing
 
 
@@ -106,6 +107,7 @@ def record_model_measurement(
         kind=kind,
         spec=spec,
         operators=len(graph.nodes),
+        graph=skeleton(data),
         **t.columns(),
         runtime=profile.runtime,
         runtime_version=profile.runtime_version,

@@ -14,12 +14,12 @@ from typing import Any
 from ..db import Database
 from ..devices.base import cli_args_for_id
 from ..errors import LetiError
-from ..generate.work import network_model
 from ..learn.composition import fit_correction
 from ..learn.op_models import MIN_SAMPLES, fit_op_type
 from ..learn.throughput import fit as fit_throughput
 from ..predict.estimator import LatencyEstimator, OpModel
 from ..tflite import ModelGraph, read_model
+from ..tflite.skeleton import restore
 
 # Below these a "trained" estimator would be a guess with a narrow interval: the smoke suite
 # (37 single ops of 22 types, 3 networks) is the least that is accepted.
@@ -38,14 +38,15 @@ def usable_rows(db: Database, device_id: str) -> list[dict[str, Any]]:
 def measured_networks(
     db: Database, device_id: str, say: Callable[[str], None] | None = None
 ) -> list[tuple[ModelGraph, float]]:
-    """The generated networks measured on a device, parsed, with their measured ms."""
+    """The generated networks measured on a device, read back from their stored skeletons
+    (nothing is regenerated), with their measured ms."""
     out = []
     for n in db.model_measurements(device_id, kind="generated"):
         try:
-            out.append((read_model(network_model(n["spec"]), n["name"]), n["median_ms"]))
-        except Exception as exc:  # a spec this version cannot rebuild is left out
+            out.append((read_model(restore(n["graph"]), n["name"]), n["median_ms"]))
+        except Exception as exc:  # no skeleton (an older database) or an unreadable one
             if say:
-                say(f"network {n['name']} left out: {exc}")
+                say(f"network {n['name']} left out: {type(exc).__name__}: {exc}")
     return out
 
 

@@ -23,6 +23,7 @@ class Tensor:
     sparse: bool = False
     numel: int = 1  # elements, unknown (-1) dimensions counted as 1
     inferred: bool = False  # the shape was resolved by shape propagation, not read from the file
+    value: tuple[int, ...] | None = None  # contents of a small constant integer tensor
 
     @property
     def dynamic(self) -> bool:

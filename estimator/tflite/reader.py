@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -161,8 +162,9 @@ def _parse(data: bytes, label: str) -> ModelGraph:
     )
 
 
-def _buffer_sizes(data: bytes, f_buffers: int, label: str) -> list[int]:
-    """Size in bytes of every buffer, checking each lies inside the file (catches truncation).
+def _buffer_sizes(data: bytes, f_buffers: int, label: str) -> list[tuple[int, int]]:
+    """(size in bytes, start) of every buffer, checking each lies inside the file (catches
+    truncation).
 
     Buffer {data 0, offset 1, size 2}: large models keep weights after the flatbuffer,
     addressed by offset and size."""
@@ -172,19 +174,19 @@ def _buffer_sizes(data: bytes, f_buffers: int, label: str) -> list[int]:
         offset = fb.u64(data, f_offset) if f_offset else 0
         if offset > 1:
             size = fb.u64(data, f_size) if f_size else 0
-            end = offset + size
+            start, end = offset, offset + size
         elif f_data:
             start, size = fb.vector(data, f_data)
             end = start + size
         else:
-            size = end = 0
+            start = size = end = 0
         if end > len(data):
             raise ModelFormatError(
                 f"{label}: truncated TFLite file: it has {len(data)} bytes, but its buffer {b} "
                 f"ends at byte {end}, so it should be at least {end} bytes long",
                 FIX,
             )
-        sizes.append(size)
+        sizes.append((size, start))
     return sizes
 
 
@@ -200,7 +202,10 @@ def _opcode(data: bytes, table: int) -> tuple[str, str | None]:
     return name, None
 
 
-def _tensor(data: bytes, table: int, index: int, buffer_sizes: list[int]) -> Tensor:
+_INT_VALUES = {"INT32": "i", "INT64": "q"}
+
+
+def _tensor(data: bytes, table: int, index: int, buffer_sizes: list[tuple[int, int]]) -> Tensor:
     # Tensor {shape 0, type 1, buffer 2, name 3, quantization 4, is_variable 5, sparsity 6,
     # shape_signature 7}
     f_shape, f_type, f_buffer, f_name, f_quant, _, f_sparsity, f_sig = fb.fields(data, table, 8)
@@ -208,10 +213,14 @@ def _tensor(data: bytes, table: int, index: int, buffer_sizes: list[int]) -> Ten
     dtype = _TENSOR_TYPES.get(code, f"TYPE_{code}")
     shape = fb.int32s(data, f_shape)
     buf = fb.u32(data, f_buffer) if f_buffer else 0
-    stored = buffer_sizes[buf] if 0 < buf < len(buffer_sizes) else 0
+    stored, start = buffer_sizes[buf] if 0 < buf < len(buffer_sizes) else (0, 0)
     numel = 1
     for d in shape:
         numel *= max(d, 1)
+    value = None
+    if stored and dtype in _INT_VALUES and stored <= 512:  # axes, paddings, shapes, indices
+        n = stored // (4 if dtype == "INT32" else 8)
+        value = struct.unpack_from(f"<{n}{_INT_VALUES[dtype]}", data, start)
     return Tensor(
         index=index,
         name=fb.string(data, f_name),
@@ -223,14 +232,13 @@ def _tensor(data: bytes, table: int, index: int, buffer_sizes: list[int]) -> Ten
         quantization=_quantization(data, f_quant) if f_quant else None,
         sparse=f_sparsity != 0,
         numel=numel,
+        value=value,
     )
 
 
 def _quantization(data: bytes, pos: int) -> dict[str, Any] | None:
     """QuantizationParameters {min 0, max 1, scale 2 (float), zero_point 3 (int64), ...,
     quantized_dimension 6}, or None when it carries no scale or zero point."""
-    import struct
-
     q = fb.deref(data, pos)
     _, _, f_scale, f_zero, _, _, f_dim = fb.fields(data, q, 7)
     scales, zeros = [], []
