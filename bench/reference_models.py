@@ -1,7 +1,7 @@
 """Build the Keras reference architectures (weights=None) as .tflite files for evaluation.
 
 None of them is used in training: the estimator only ever sees single ops and the generated
-networks of ``leti.estimator.netgen``.
+networks of ``leti.estimator.generate.netgen``.
 
     python bench/reference_models.py OUT_DIR
 """
@@ -14,20 +14,48 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# name -> (constructor, kwargs); sizes chosen so one timing takes seconds, not minutes, on a
-# 2-core host at one thread.
+# The evaluation set, frozen on 2026-11-22 before the estimator of this release was changed:
+# these 18 Keras architectures and the 7 MediaPipe models of ../shared/models. Nothing may be
+# added, removed or resized to flatter a result. name -> (constructor, kwargs, family); sizes
+# chosen so one timing takes well under a second at one thread on a 2-core host.
 REFERENCE = {
-    "mobilenet_v1_0.5_160": ("MobileNet", dict(alpha=0.5, input_shape=(160, 160, 3))),
-    "mobilenet_v2_1.0_224": ("MobileNetV2", dict(alpha=1.0, input_shape=(224, 224, 3))),
-    "mobilenet_v2_0.35_96": ("MobileNetV2", dict(alpha=0.35, input_shape=(96, 96, 3))),
-    "mobilenet_v3_small_224": ("MobileNetV3Small", dict(input_shape=(224, 224, 3))),
-    "mobilenet_v3_large_224": ("MobileNetV3Large", dict(input_shape=(224, 224, 3))),
-    "efficientnet_b0_224": ("EfficientNetB0", dict(input_shape=(224, 224, 3))),
-    "efficientnetv2_b0_192": ("EfficientNetV2B0", dict(input_shape=(192, 192, 3))),
-    "resnet50_160": ("ResNet50", dict(input_shape=(160, 160, 3))),
-    "densenet121_128": ("DenseNet121", dict(input_shape=(128, 128, 3))),
-    "nasnet_mobile_224": ("NASNetMobile", dict(input_shape=(224, 224, 3))),
+    "mobilenet_v1_0.5_160": ("MobileNet", dict(alpha=0.5, input_shape=(160, 160, 3)), "mobilenet"),
+    "mobilenet_v2_1.0_224": ("MobileNetV2", dict(alpha=1.0, input_shape=(224, 224, 3)), "mobilenet"),
+    "mobilenet_v2_0.35_96": ("MobileNetV2", dict(alpha=0.35, input_shape=(96, 96, 3)), "mobilenet"),
+    "mobilenet_v3_small_224": ("MobileNetV3Small", dict(input_shape=(224, 224, 3)), "mobilenet"),
+    "mobilenet_v3_large_224": ("MobileNetV3Large", dict(input_shape=(224, 224, 3)), "mobilenet"),
+    "mobilenet_v3_large_minimal_224": (
+        "MobileNetV3Large", dict(input_shape=(224, 224, 3), minimalistic=True), "mobilenet"),
+    "efficientnet_b0_224": ("EfficientNetB0", dict(input_shape=(224, 224, 3)), "efficientnet"),
+    "efficientnet_b1_160": ("EfficientNetB1", dict(input_shape=(160, 160, 3)), "efficientnet"),
+    "efficientnetv2_b0_192": ("EfficientNetV2B0", dict(input_shape=(192, 192, 3)), "efficientnet"),
+    "efficientnetv2_b1_160": ("EfficientNetV2B1", dict(input_shape=(160, 160, 3)), "efficientnet"),
+    "resnet50_160": ("ResNet50", dict(input_shape=(160, 160, 3)), "resnet"),
+    "resnet50v2_128": ("ResNet50V2", dict(input_shape=(128, 128, 3)), "resnet"),
+    "densenet121_128": ("DenseNet121", dict(input_shape=(128, 128, 3)), "densenet"),
+    "nasnet_mobile_224": ("NASNetMobile", dict(input_shape=(224, 224, 3)), "nasnet"),
+    "convnext_tiny_128": ("ConvNeXtTiny", dict(input_shape=(128, 128, 3)), "convnext"),
+    "inception_resnet_v2_96": ("InceptionResNetV2", dict(input_shape=(96, 96, 3)), "inception"),
+    "xception_160": ("Xception", dict(input_shape=(160, 160, 3)), "xception"),
+    "inception_v3_160": ("InceptionV3", dict(input_shape=(160, 160, 3)), "inception"),
+}  # fmt: skip
+# The MediaPipe models' families (for per-family reporting).
+SHARED_FAMILIES = {
+    "face_detection_front": "mediapipe-face",
+    "face_landmark": "mediapipe-face",
+    "hand_recrop": "mediapipe-hand",
+    "hand_landmark_sparse": "mediapipe-hand",
+    "selfie_segmentation": "mediapipe-segmentation",
+    "hair_segmentation": "mediapipe-segmentation",
+    "knift_float": "mediapipe-knift",
 }
+
+
+def family_of(path: Path) -> str:
+    name = path.stem
+    if name in REFERENCE:
+        return REFERENCE[name][2]
+    return SHARED_FAMILIES.get(name, "other")
 
 
 def build_all(out: Path, names: list[str] | None = None) -> list[Path]:
@@ -36,7 +64,7 @@ def build_all(out: Path, names: list[str] | None = None) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, (ctor, kw) in REFERENCE.items():
+    for name, (ctor, kw, _family) in REFERENCE.items():
         if names and name not in names:
             continue
         path = out / f"{name}.tflite"

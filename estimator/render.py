@@ -89,7 +89,7 @@ def as_json(est: ModelEstimate) -> dict[str, Any]:
         "analytic_share": est.analytic_share,
         "invoke_overhead_ms": est.invoke_overhead_ms,
         "partitions": est.partitions,
-        "transfer_ms": est.transfer_ms,
+        "cpu_fallback_ms": est.cpu_fallback_ms,
         "nodes": [
             {
                 "subgraph": n.subgraph,
@@ -169,7 +169,8 @@ def as_table(est: ModelEstimate) -> str:
                 if est.analytic_share >= 0.0005 else "")  # fmt: skip
     parts = ""
     if est.partitions > 1:
-        parts = f"; {est.partitions} GPU partitions, copies {format_ms(est.transfer_ms)}"
+        cpu = format_ms(est.cpu_fallback_ms)
+        parts = f"; {est.partitions} GPU/CPU partitions, {cpu} on the CPU"
     out.append(
         f"\ntotal: {format_ms(est.total_ms)} (interval {format_ms(lo)} - {format_ms(hi)}) on "
         f"{est.device}; invoke overhead {format_ms(est.invoke_overhead_ms)}{analytic}{parts}{tag}"

@@ -47,7 +47,23 @@ def estimate(mid: str):
         n["fused_activation"] = node.fused_activation
         n["measured_ms"] = single.get(node.key)
     payload["measured_ms"] = db.model_median(est.device_id, model.graph.sha256)
+    payload["cpu_alone_ms"] = _cpu_alone(est, payload, model)
     return jsonify(payload)
+
+
+def _cpu_alone(est: LatencyEstimator, payload: dict[str, Any], model: LoadedModel) -> float | None:
+    """With a partial GPU delegation, the same model on this machine's CPU alone (when its
+    host estimator is trained): GPU+CPU can be slower than the CPU by itself."""
+    if not est.gpu or payload["partitions"] <= 1:
+        return None
+    from leti.estimator.predict.store import NoEstimator
+    from leti.estimator.services.estimate import load_estimator
+
+    try:
+        host = load_estimator(state().spec("host"))
+    except NoEstimator:
+        return None
+    return host.predict(model.graph).total_ms
 
 
 def estimator_info(est: LatencyEstimator) -> dict[str, Any]:
@@ -60,8 +76,10 @@ def estimator_info(est: LatencyEstimator) -> dict[str, Any]:
         info["samples"] = n
         info["cv_mape"] = sum(r["metrics"]["mape"] * r["samples"] for r in scored) / n
         info["per_op"] = {r["op"]: r["metrics"] for r in ops}
-    info["networks"] = est.correction.networks
-    info["network_mape"] = est.correction.mape_after
+    comp = est.composition
+    info["networks"] = comp.networks
+    info["network_mape"] = comp.report.get("cv_mape", comp.report.get("fit_mape"))
+    info["composition"] = comp.form
     info["trained_at"] = est.metadata.get("trained_at")
     return info
 
@@ -121,7 +139,7 @@ def _report_summary(meta: dict[str, Any] | None) -> dict[str, Any] | None:
             {"op": r["op"], "samples": r["samples"], "model": r["chosen"], **r["metrics"]}
             for r in report.get("op_types", [])
         ],
-        "correction": report.get("correction"),
+        "composition": report.get("composition"),
     }
 
 

@@ -352,7 +352,10 @@
 
     const cpu = e.nodes.filter((n) => n.gpu_unsupported);
     if (cpu.length) {
-      sections.push(el('div', { class: 'leti-warning', id: 'leti-partitions', text: `${cpu.length} node(s) the GPU delegate cannot run: ${e.partitions} partitions, ${fmtMs(e.transfer_ms)} of copies (${cpu.slice(0, 5).map((n) => n.op).join(', ')})` }));
+      sections.push(el('div', { class: 'leti-warning', id: 'leti-partitions', text: `${cpu.length} node(s) the GPU delegate cannot run: ${e.partitions} GPU/CPU partitions, ${fmtMs(e.cpu_fallback_ms)} on the CPU (${cpu.slice(0, 5).map((n) => n.op).join(', ')})` }));
+    }
+    if (e.cpu_alone_ms && e.total_ms > e.cpu_alone_ms) {
+      sections.push(el('div', { class: 'leti-warning', id: 'leti-slower-than-cpu', text: `partial delegation: predicted ${fmtMs(e.total_ms)} on GPU+CPU, slower than ${fmtMs(e.cpu_alone_ms)} on this machine's CPU alone` }));
     }
     const custom = e.nodes.filter((n) => n.source === 'custom');
     if (custom.length) sections.push(el('div', { class: 'leti-warning', text: `${custom.length} custom op(s) priced analytically` }));

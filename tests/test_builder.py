@@ -243,6 +243,6 @@ def test_training_reads_networks_back_without_generating(trained_home, tmp_path,
     db = open_db()
     device = db.device_ids()[0]
     nets = measured_networks(db, device)
-    assert len(nets) == 3 and all(g.nodes and ms > 0 for g, ms in nets)
+    assert len(nets) == 3 and all(g.nodes and ms > 0 for g, ms, _ in nets)
     est, report = train(db, device)
     assert report["networks"] == 3

@@ -111,7 +111,7 @@ def test_a_build_that_fails_the_same_way_every_time_stops_at_once(tmp_path, monk
     plan = make_plan("smoke")
     with pytest.raises(SystemicFailure, match="failed the same way"):
         run_build(db, dev, plan, show_progress=False)
-    assert dev.calls == SYSTEMIC_AFTER < len(plan.items)
+    assert dev.calls <= SYSTEMIC_AFTER + 1 < len(plan.items)  # + the drift reference try
     assert db.measurements(status=None) == []  # nothing kept as "failed": a rerun retries all
     assert db.status()["last_build"]["status"] == "failed"
 

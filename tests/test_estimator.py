@@ -80,15 +80,27 @@ def test_custom_ops_are_flagged(est, shared_models):
 def test_gpu_partitions_cost_copies(est, tf_model):
     import copy
 
+    from leti.estimator.predict.runtime import Runtime
+
     gpu = copy.copy(est)
-    gpu.gpu = True
+    gpu.runtime = Runtime(gpu=True)  # nothing measured on a GPU: the prior list decides
     res = gpu.predict(tf_model("small_net"))
-    assert res.partitions == 1 and res.transfer_ms == 0  # every op runs on the GPU delegate
+    assert res.partitions == 1 and res.cpu_fallback_ms == 0  # every op runs on the GPU
     loop = gpu.predict(tf_model("while_loop"))  # control flow stays on the CPU
     flagged = [n for n in loop.nodes if n.gpu_unsupported]
     assert "WHILE" in {n.op for n in flagged}
-    assert loop.partitions >= 2 and loop.transfer_ms > 0
-    assert all("CPU" in n.note for n in flagged)
+    assert loop.partitions == 1 and loop.cpu_fallback_ms > 0  # all of it on the CPU
+    assert all("CPU" in n.note and "prior list" in n.note for n in flagged)
+    # a delegate's report overrides the prior: measured refusals move an op to the CPU
+    gpu.runtime = Runtime(
+        gpu=True,
+        support={"CONV_2D": {"supported": False, "measured": 3, "refused": 3, "reason": "test"}},
+    )
+    res = gpu.predict(tf_model("small_net"))
+    convs = [n for n in res.nodes if n.op == "CONV_2D"]
+    assert convs and all(n.gpu_unsupported and "refused CONV_2D in 3 of 3" in n.note
+                         for n in convs)  # fmt: skip
+    assert res.partitions > 2
 
 
 def test_python_api_batch_matches_single(est, tf_model):
@@ -234,10 +246,12 @@ def test_custom_transposed_conv_is_priced_as_its_builtin_twin(est, shared_models
 
     import numpy as np
     from leti.estimator.features import FEATURE_NAMES
+    from leti.estimator.predict.composition import Composition
     from leti.estimator.predict.estimator import OpModel
     from sklearn.dummy import DummyRegressor
 
     twin = copy.copy(est)
+    twin.composition = Composition()  # the sum of single-op predictions, as they are
     # a stand-in regressor for TRANSPOSE_CONV that always answers 2 ms (log space)
     stub = DummyRegressor(strategy="constant", constant=np.log(2.0))
     stub.fit([[0.0] * len(FEATURE_NAMES)], [0.0])
@@ -246,79 +260,36 @@ def test_custom_transposed_conv_is_priced_as_its_builtin_twin(est, shared_models
     res = twin.predict(shared_models / "selfie_segmentation.tflite")
     (node,) = [n for n in res.nodes if n.op == "CUSTOM:Convolution2DTransposeBias"]
     assert node.source == "custom" and "TRANSPOSE_CONV" in node.note
-    c = twin.correction
-    assert node.ms == pytest.approx(max(2.0 * c.scale + c.per_node_ms, 0.0))
+    assert node.ms == pytest.approx(2.0)
     graph = read_model(shared_models / "selfie_segmentation.tflite")
     (g,) = [n for n in graph.nodes if n.op == "CUSTOM:Convolution2DTransposeBias"]
     assert (g.options["kernel_h"], g.options["stride_h"]) == (2, 2)
 
 
-def test_correction_learns_weight_spill_and_thin_prelu():
-    """Networks whose truth has a thin-PReLU context cost and weights spilling beyond 16 MB
-    (counted beyond what each op misses alone): leave-one-out keeps both terms, picks the
-    spill's form and cache size, and recovers their size."""
-    from leti.estimator.learn.composition import fit_correction
-    from leti.estimator.predict.correction import CACHE_MB, SPILL_MODES, spilled_mb
-
-    rng = np.random.default_rng(0)
-
-    class Terms:  # stands in for a trained estimator: the sums fit_correction works from
-        def raw_terms(self, graph):
-            return graph
-
-    nets = []
-    for _ in range(40):
-        s = rng.uniform(0.5, 20.0)
-        prelu = rng.uniform(0.0, 0.2) * s
-        tconv = rng.uniform(0.0, 0.3) * s
-        weights = rng.uniform(0, 1, int(rng.integers(3, 30))) * rng.uniform(0.1, 30.0)
-        t = {"sum": s, "nodes": float(rng.integers(10, 300)),
-             "thin:PRELU": prelu, "thin:TRANSPOSE_CONV": tconv,
-             "thin:*": prelu + tconv + rng.uniform(0.0, 0.3) * s}  # fmt: skip
-        for mode in SPILL_MODES:
-            for cache in CACHE_MB:
-                t[f"spill:{mode}:{cache:g}"] = spilled_mb(weights, cache, mode).sum()
-        truth = 0.95 * s + 2.0 * prelu + 0.02 * t["spill:beyond-alone:16"]
-        nets.append((t, truth * rng.uniform(0.99, 1.01)))
-    c = fit_correction(Terms(), nets, floor_ms=0.0005)
-    assert set(c.thin_scales) <= {"PRELU", "TRANSPOSE_CONV"}
-    assert c.thin_scales["PRELU"] == pytest.approx(2.0, rel=0.15)
-    assert c.thin_scales.get("TRANSPOSE_CONV", 0.0) < 0.1
-    assert (c.cache_mb, c.spill_mode) == (16.0, "beyond-alone")
-    assert c.spill_ms_per_mb == pytest.approx(0.02, rel=0.25)
-    assert c.scale == pytest.approx(0.95, rel=0.05) and c.mape_after < 2.0
-
-
 def test_weight_spill_counts_only_what_an_op_did_not_miss_alone():
-    from leti.estimator.predict.correction import Correction
+    from leti.estimator.predict.composition import spilled
 
-    alone = Correction(cache_mb=4.0, spill_ms_per_mb=1.0)
-    assert alone.spilled(np.array([5.0])).tolist() == [0.0]  # a single op: as measured
-    assert alone.spilled(np.array([2.0, 2.0, 4.0])).tolist() == [1.0, 1.0, 2.0]  # half missed
-    assert alone.spilled(np.array([1.0, 1.0])).tolist() == [0.0, 0.0]  # fits the cache
-    network = Correction(cache_mb=4.0, spill_ms_per_mb=1.0, spill_mode="network")
-    assert network.spilled(np.array([5.0])) == pytest.approx([1.0])  # 1 - 4/5 of 5 MB
-    assert Correction().spilled(np.array([100.0])).tolist() == [0.0]  # no term learned
+    assert spilled(np.array([5.0]), 4.0).tolist() == [0.0]  # a single op: as measured
+    assert spilled(np.array([2.0, 2.0, 4.0]), 4.0).tolist() == [1.0, 1.0, 2.0]  # half missed
+    assert spilled(np.array([1.0, 1.0]), 4.0).tolist() == [0.0, 0.0]  # fits the cache
 
 
-def test_correction_terms_apply_per_node(est, tf_model):
+def test_composition_columns_apply_per_node(est, tf_model):
     import copy
 
-    from leti.estimator.predict.correction import Correction
+    from leti.estimator.predict.composition import Composition
 
     plain = copy.copy(est)
-    plain.correction = Correction(scale=1.0)
+    plain.composition = Composition(columns=["raw"], coef=[1.0])
     thin = copy.copy(est)
-    thin.correction = Correction(scale=1.0, thin_scales={"*": 1.0})
+    thin.composition = Composition(columns=["raw", "raw:thin16"], coef=[1.0, 1.0])
     a, b = plain.predict(tf_model("conv")), thin.predict(tf_model("conv"))  # 8 output channels
     assert b.nodes[0].ms == pytest.approx(2 * a.nodes[0].ms)
-    spill = copy.copy(est)
-    spill.correction = Correction(scale=1.0, spill_ms_per_mb=1.0, cache_mb=0.0)
-    assert spill.predict(tf_model("conv")).nodes[0].ms == pytest.approx(a.nodes[0].ms)
-    spill.correction.spill_mode = "network"
-    c = spill.predict(tf_model("conv"))
-    weights_mb = read_model(tf_model("conv")).nodes[0].bytes_weights_read / 1e6
-    assert c.nodes[0].ms == pytest.approx(a.nodes[0].ms + weights_mb)
+    calls = copy.copy(est)
+    calls.composition = Composition(columns=["raw", "nodes"], coef=[1.0, 0.5], invoke_ms=0.25)
+    c = calls.predict(tf_model("conv"))
+    assert c.nodes[0].ms == pytest.approx(a.nodes[0].ms + 0.5)
+    assert c.total_ms == pytest.approx(c.nodes[0].ms + 0.25)
 
 
 def test_predict_many_leaves_the_garbage_collector_as_it_found_it(est, tf_model):
@@ -338,3 +309,57 @@ def test_predict_many_leaves_the_garbage_collector_as_it_found_it(est, tf_model)
         assert not gc.isenabled()  # paused by the caller: stays paused
     finally:
         gc.enable()
+
+
+def _synthetic_networks(rng, families, per_family=12):
+    """Networks whose truth follows a known form: 0.9 x the single-op sum, thin nodes (under
+    16 channels) at 3x, nodes with activations over 1 MB at 1.3x, and 0.05 ms per call."""
+    from leti.estimator.learn.composition import Network
+    from leti.estimator.predict.composition import NodeFacts
+
+    nets = []
+    for fam in families:
+        for _ in range(per_family):
+            n = int(rng.integers(10, 120))
+            raw = rng.uniform(0.01, 1.0, n)
+            cout = rng.choice([4, 8, 16, 32, 64, 128], n).astype(float)
+            act = rng.uniform(0.01, 3.0, n)
+            f = NodeFacts(raw=raw, costed=np.ones(n, bool),
+                          cls=np.array(["conv"] * n, dtype=object), cout=cout,
+                          weights_mb=np.zeros(n), act_mb=act,
+                          cpu=np.zeros(n, bool), boundary=np.zeros(n, bool))  # fmt: skip
+            truth = (0.9 * raw + 2.0 * raw * (cout < 16) + 0.4 * raw * (act > 1.0) + 0.05).sum()
+            nets.append(Network(f, float(truth * rng.uniform(0.98, 1.02)), fam))
+    return nets
+
+
+def test_composition_form_is_chosen_by_leave_one_family_out():
+    from leti.estimator.learn import composition
+
+    rng = np.random.default_rng(0)
+    nets = _synthetic_networks(rng, ["a", "b", "c", "d", "e"])
+    comp = composition.fit(nets, floor_ms=0.001)
+    assert "raw:thin16" in comp.columns and "act:1" in comp.columns
+    coef = dict(zip(comp.columns, comp.coef, strict=True))
+    assert coef["raw:thin16"] == pytest.approx(2.0, rel=0.1)
+    assert coef["act:1"] == pytest.approx(0.4, rel=0.15)
+    # the simplest form within one standard error of the best: no cache or class terms the
+    # truth does not have
+    assert not any(c.startswith(("spill", "raw:conv")) for c in comp.columns)
+    rep = comp.report
+    assert rep["cv"] == "leave one family out" and rep["families"] == 5
+    assert rep["cv_mape"] < 3.0 < rep["mape_sum_of_single_ops"]
+    assert 70.0 <= rep["coverage_90_leave_family_out"] <= 100.0
+    assert comp.log_q05 < 0 < comp.log_q95
+
+
+def test_grouped_folds_never_share_a_family():
+    from leti.estimator.learn.composition import _groups
+
+    families = ["a", "b", "a", "c", "b", "c", "a"]
+    folds = _groups(families)
+    assert sorted(i for f in folds for i in f) == list(range(len(families)))
+    for test in folds:
+        held = {families[i] for i in test}
+        train = {families[i] for i in range(len(families)) if i not in set(test)}
+        assert len(held) == 1 and not held & train

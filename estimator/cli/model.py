@@ -92,11 +92,33 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result, indent=1, default=float))
         return 0
-    rows = [[Path(m["model"]).name, format_ms(m["measured_ms"]), format_ms(m["predicted_ms"]),
-             f"{m['error_pct']:+.1f}%"] for m in result["models"]]  # fmt: skip
-    print(text_table(["model", "measured", "predicted", "error"], rows, right={1, 2, 3}))
-    for name, s in result["scores"].items():
+    norm = "scores_normalised" in result
+    rows = []
+    for m in result["models"]:
+        row = [Path(m["model"]).name, format_ms(m["measured_ms"]), format_ms(m["predicted_ms"]),
+               f"{m['error_pct']:+.1f}%"]  # fmt: skip
+        if norm:
+            row.append(f"{m['error_normalised_pct']:+.1f}%")
+        rows.append(row)
+    head = ["model", "measured", "predicted", "error"] + (["error, drift removed"] if norm else [])
+    print(text_table(head, rows, right={1, 2, 3, 4}))
+    _print_scores(result["scores"])
+    d = result.get("drift") or {}
+    if d.get("factor") is not None:
+        f = d["factor"]
+        state = (f"in another state than at calibration ({abs(f - 1) * 100:.0f}% "
+                 f"{'slower' if f > 1 else 'faster'})" if d["different_state"]
+                 else "in its calibration state")  # fmt: skip
+        print(f"\ndevice {state}: reference set x{f:.3f} of its calibration timings "
+              f"(per round: {', '.join(f'x{x:.3f}' for x in d['factors'])})")  # fmt: skip
+        if norm:
+            print("scores with the drift removed (truth divided by each round's factor):")
+            _print_scores(result["scores_normalised"])
+    return 0
+
+
+def _print_scores(scores: dict) -> None:
+    for name, s in scores.items():
         rho = "n/a (needs 3 models)" if s["spearman"] is None else f"{s['spearman']:.3f}"
         print(f"{name}: MAPE {s['mape']:.1f}%, within ±5% {s['within_5']:.0f}%, "
               f"within ±10% {s['within_10']:.0f}%, Spearman {rho}")  # fmt: skip
-    return 0

@@ -130,8 +130,13 @@ class Database:
         with self.engine.begin() as c:
             c.execute(measurements.insert().values(**values))
 
-    def measurements(self, device_id: str | None = None, status: str | None = "ok") -> list[dict]:
+    def measurements(
+        self, device_id: str | None = None, status: str | None = "ok", reference: bool = False
+    ) -> list[dict]:
+        """Single-op rows (or, with ``reference``, only the drift reference checkpoints)."""
         q = sa.select(measurements)
+        is_ref = sa.func.coalesce(measurements.c.source, "") == "reference"
+        q = q.where(is_ref if reference else ~is_ref)
         if device_id:
             q = q.where(measurements.c.device_id == device_id)
         if status:
@@ -190,7 +195,9 @@ class Database:
                 measurements.c.op_type,
                 measurements.c.status,
                 sa.func.count(),
-            ).group_by(measurements.c.device_id, measurements.c.op_type, measurements.c.status)
+            )
+            q = q.where(sa.func.coalesce(measurements.c.source, "") != "reference")
+            q = q.group_by(measurements.c.device_id, measurements.c.op_type, measurements.c.status)
             for dev, op, st, n in c.execute(q):
                 d = out["devices"].setdefault(dev, {"ok": 0, "failed": 0, "ops": {}, "models": 0})
                 d[st if st in ("ok", "failed") else "failed"] += n

@@ -27,6 +27,10 @@ def open_device(spec: DeviceSpec, binary: str | None = None, **options: Any) -> 
         from .host import HostDevice
 
         return HostDevice(threads=spec.threads)
+    if spec.kind == "gpu":
+        from .gpu import GpuDevice
+
+        return GpuDevice(precision=spec.precision, **options)
     if spec.kind == "adb":
         from .adb import AdbDevice, list_adb_devices
 
@@ -53,8 +57,10 @@ def open_device(spec: DeviceSpec, binary: str | None = None, **options: Any) -> 
 def list_devices() -> list[dict[str, str]]:
     """Every device this machine can reach, with its state and what to do when not ready."""
     from .adb import list_adb_devices
+    from .gpu import probe
 
     rows = [{"device": "host", "state": "ready", "description": "this machine's CPU (LiteRT)"}]
+    rows.append(probe().row())
     try:
         for e in list_adb_devices():
             rows.append(

@@ -34,9 +34,9 @@ class HostDevice:
         threads: int = 1,
         min_runs: int = 15,
         max_runs: int = 400,
-        min_seconds: float = 0.15,
+        min_seconds: float = 0.1,
         max_seconds: float = 1.5,
-        warmup_seconds: float = 0.05,
+        warmup_seconds: float = 0.02,
     ) -> None:
         if threads < 1:
             raise LetiError(f"--threads must be at least 1, got {threads}")

@@ -15,15 +15,15 @@ from ..tflite import ModelGraph, Node, read_model
 from .config import GenerationError, OpConfig
 
 
-def check_single(cfg: OpConfig, data: bytes) -> Node:
-    """The one node of a single-op model, after both checks."""
+def check_single(cfg: OpConfig, data: bytes, copies: int = 1) -> Node:
+    """The (first) node of a single-op model of ``copies`` copies, after both checks."""
     graph = read_model(data, name=cfg.label())
     kinds = [op_kind(n) for n in graph.nodes]
-    if kinds != [cfg.op]:
-        raise GenerationError(f"{cfg.label()}: the model holds {kinds}, expected one {cfg.op}")
-    node = graph.nodes[0]
+    if kinds != [cfg.op] * copies:
+        want = f"{copies} x {cfg.op}" if copies > 1 else f"one {cfg.op}"
+        raise GenerationError(f"{cfg.label()}: the model holds {kinds}, expected {want}")
     check_runs(data, graph, cfg.label())
-    return node
+    return graph.nodes[0]
 
 
 def check_runs(data: bytes, graph: ModelGraph, label: str) -> None:

@@ -1,9 +1,11 @@
 """The work a build does: one item per model to measure, and how each model is made.
 
-Three kinds: ``op`` (one operator from a generator configuration), ``extracted`` (one operator
-cut out of a real model, with its real weights) and ``network`` (a whole generated network,
-measured end to end so the estimator learns what summing single ops misses). Items carry a
-key, unique per device profile, that makes a rerun skip what is already measured.
+Four kinds: ``op`` (one operator from a generator configuration), ``extracted`` (one operator
+cut out of a real model, with its real weights), ``network`` (a whole generated network,
+measured end to end so the estimator learns what summing single ops misses) and ``fusion``
+(a producer -> consumer pair, to learn which ops the runtime folds into the one before).
+Items carry a key, unique per device profile, that makes a rerun skip what is already
+measured.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..tflite import Node, read_model
 from . import netgen, singles
 from .check import check_runs, check_single
 from .config import GenerationError, OpConfig
+from .pairs import Pair
 
 
 @dataclass
@@ -31,17 +34,31 @@ class Built:
 @dataclass
 class WorkItem:
     key: str
-    kind: str  # op | extracted | network
-    op: str  # the op type, or "network:<family>"
+    kind: str  # op | extracted | network | fusion
+    op: str  # the op kind, "network:<family>" or "FUSION:<producer>><consumer>"
     label: str
     config: dict[str, Any]
     source: str
     make: Callable[[], Built] = field(repr=False)
+    # variant(part, copies) -> model bytes: an op's N-copy models (part "op"), or a fusion
+    # probe's producer "a", consumer "b" and pair "ab"; None when the item has no variants
+    variant: Callable[[str, int], bytes] | None = field(default=None, repr=False)
 
 
 def op_item(cfg: OpConfig) -> WorkItem:
     return WorkItem(cfg.key, "op", cfg.op, cfg.label(), cfg.params, cfg.source,
-                    lambda: _op_model(cfg))  # fmt: skip
+                    lambda: _op_model(cfg), lambda _part, n: _copies(cfg, n))  # fmt: skip
+
+
+def fusion_item(pair: Pair) -> WorkItem:
+    return WorkItem(pair.key, "fusion", pair.op, pair.label(), dict(pair.__dict__), "fusion",
+                    lambda: _pair(pair), pair.build)  # fmt: skip
+
+
+def _pair(pair: Pair) -> Built:
+    data = pair.build("ab")
+    check_runs(data, read_model(data, pair.label()), pair.label())
+    return Built(data)
 
 
 def network_item(spec: dict[str, Any]) -> WorkItem:
@@ -82,6 +99,12 @@ def _op_model(cfg: OpConfig) -> Built:
     """The config's model, built and checked (reader and one interpreter run)."""
     data = singles.build(cfg)
     return Built(data, op_record(check_single(cfg, data)))
+
+
+def _copies(cfg: OpConfig, copies: int) -> bytes:
+    data = singles.build_copies(cfg, copies)
+    check_single(cfg, data, copies)
+    return data
 
 
 def _network(spec: dict[str, Any]) -> Built:

@@ -1,82 +1,169 @@
-"""The whole-network correction: what summing single-op predictions misses, fitted on whole
-generated networks measured end to end; which optional terms it keeps is decided by
-leave-one-out over the networks."""
+"""Fit the network-level composition (``predict.composition``) on whole generated networks.
+
+Its form — which columns, which cache or activation size, class scales or one scale — is not
+picked by hand: every candidate is scored by cross-validation grouped by network family (a
+family is never both in training and validation, so the score says how the form does on an
+architecture it never saw), and the simplest candidate within one standard error of the best
+is kept. The total's 90% interval comes from the out-of-family residuals of that form, and
+its coverage is checked family by family with quantiles taken from the other families only.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..predict.correction import CACHE_MB, SPILL_MODES, THIN_KEYS, THIN_SETS, Correction
-from ..predict.estimator import LatencyEstimator
+from ..predict.composition import OP_CLASSES, Composition, NodeFacts, design
+
+CACHES_MB = (4.0, 8.0, 16.0, 32.0)
+ACTIVATIONS_MB = (0.25, 0.5, 1.0, 2.0, 4.0)
+BASES = {
+    "one scale": ["raw"],
+    "one scale, per call": ["raw", "nodes"],
+    "class scales, per call": [f"raw:{c}" for c in OP_CLASSES] + ["nodes"],
+}
+THIN = (None, "raw:thin8", "raw:thin16")
+MIN_NETWORKS = 8
 
 
-def fit_correction(
-    est: LatencyEstimator, networks: list[tuple[Any, float]], floor_ms: float = 0.0
-) -> Correction:
-    """Fit :class:`Correction` in relative error; which optional terms (thin-node scale,
-    weight spill and its cache size) it keeps is decided by leave-one-out over the networks.
+@dataclass
+class Network:
+    facts: NodeFacts
+    measured_ms: float
+    family: str
 
-    ``per_node`` may be negative down to ``-floor_ms`` (the fastest single-op measurement):
-    every single-op timing carries one call into the runtime that a whole network pays once,
-    so summing hundreds of tiny ops overcounts, but never by more than the fastest op took."""
+
+def candidates(gpu: bool) -> list[tuple[str, list[str]]]:
+    out = []
+    for (base, cols), thin, spill, act in itertools.product(
+        BASES.items(), THIN, (None, *CACHES_MB), (None, *ACTIVATIONS_MB)
+    ):
+        columns = list(cols)
+        name = [base]
+        if thin:
+            columns.append(thin)
+            name.append(f"thin < {thin[8:]} channels")
+        if spill:
+            columns.append(f"spill:{spill:g}")
+            name.append(f"weights beyond {spill:g} MB")
+        if act:
+            columns.append(f"act:{act:g}")
+            name.append(f"activations over {act:g} MB")
+        if gpu:
+            columns += ["cpu", "boundaries"]
+            name.append("GPU/CPU partitions")
+        out.append((", ".join(name), columns))
+    return out
+
+
+def _solve(X: np.ndarray, M: np.ndarray, columns: list[str], floor_ms: float) -> np.ndarray:
+    """Relative least squares (every network counts alike, whatever its size), with the
+    intercept (invoke) and every scale non-negative; ``nodes`` may go down to -floor_ms, since
+    each single-op timing pays one runtime call that a whole network pays once."""
     from scipy.optimize import lsq_linear
 
-    if not networks:
-        return Correction()
-    terms = [est.raw_terms(graph) for graph, _ in networks]
-    M = np.array([ms for _, ms in networks])
-    S = np.array([t["sum"] for t in terms])
-    N = np.array([t["nodes"] for t in terms])
-    T = {k: np.array([t[f"thin:{k}"] for t in terms]) for k in THIN_KEYS}
-    W = {
-        (m, c): np.array([t[f"spill:{m}:{c:g}"] for t in terms])
-        for m in SPILL_MODES
-        for c in CACHE_MB
+    A = np.column_stack([np.ones(len(M)), X]) / M[:, None]
+    lower = [0.0] + [-floor_ms if c == "nodes" else 0.0 for c in columns]
+    return lsq_linear(A, np.ones(len(M)), bounds=(lower, np.inf)).x
+
+
+def _predict(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    return np.maximum(coef[0] + X @ coef[1:], 1e-9)
+
+
+def _groups(families: Sequence[str]) -> list[np.ndarray]:
+    """Held-out index sets: one family at a time (every network at a time when fewer than
+    three families were measured)."""
+    names = sorted(set(families))
+    fam = np.array(families)
+    if len(names) >= 3:
+        return [np.flatnonzero(fam == f) for f in names]
+    return [np.array([i]) for i in range(len(families))]
+
+
+def fit(networks: list[Network], floor_ms: float, gpu: bool = False) -> Composition:
+    """The composition chosen by leave-one-family-out cross-validation, refitted on all."""
+    if len(networks) < MIN_NETWORKS:
+        return _scale_only(networks)
+    M = np.array([n.measured_ms for n in networks])
+    families = [n.family for n in networks]
+    cands = candidates(gpu)
+    every = sorted({c for _, cols in cands for c in cols})
+    sums = np.array([design(every, n.facts).sum(axis=0) for n in networks])
+    col = {c: i for i, c in enumerate(every)}
+    folds = _groups(families)
+    scored = []
+    for name, columns in cands:
+        X = sums[:, [col[c] for c in columns]]
+        held = np.zeros(len(M))
+        for test in folds:
+            train = np.setdiff1d(np.arange(len(M)), test)
+            held[test] = _predict(X[test], _solve(X[train], M[train], columns, floor_ms))
+        errors = np.abs(held - M) / M
+        scored.append((float(errors.mean()), len(columns), name, columns, held, errors))
+    best = min(scored, key=lambda s: s[0])
+    limit = best[0] + float(best[5].std(ddof=1) / np.sqrt(len(M)))
+    chosen = min((s for s in scored if s[0] <= limit), key=lambda s: (s[1], s[0]))
+    mape, _, name, columns, held, errors = chosen
+    X = sums[:, [col[c] for c in columns]]
+    coef = _solve(X, M, columns, floor_ms)
+    resid = np.log(M / held)
+    q05, q95 = (float(q) for q in np.quantile(resid, [0.05, 0.95]))
+    raw_sum = sums[:, col["raw"]] if "raw" in col else X.sum(axis=1)
+    per_family = {
+        f: float(errors[np.array(families) == f].mean() * 100) for f in sorted(set(families))
     }
-    before = float(np.mean(np.abs(S - M) / M) * 100)
-    if len(M) < 8:  # few networks: a scale alone is all they can support
-        scale = float(np.median(M / S))
-        c = Correction(0.0, scale, 0.0, len(M), terms=["scale"])
-        c.mape_before = before
-        c.mape_after = float(np.mean(np.abs(scale * S - M) / M) * 100)
-        return c
+    report = {
+        "form": name,
+        "columns": columns,
+        "networks": len(M),
+        "families": len(set(families)),
+        "cv": "leave one family out" if len(set(families)) >= 3 else "leave one network out",
+        "cv_mape": mape * 100,
+        "cv_within_10": float((errors <= 0.10).mean() * 100),
+        "cv_mape_per_family": per_family,
+        "mape_sum_of_single_ops": float(np.mean(np.abs(raw_sum - M) / M) * 100),
+        "fit_mape": float(np.mean(np.abs(_predict(X, coef) - M) / M) * 100),
+        "interval_90": [q05, q95],
+        "coverage_90_leave_family_out": _coverage(resid, families),
+        "candidates": sorted(
+            [{"form": s[2], "cv_mape": s[0] * 100, "columns": len(s[3])} for s in scored],
+            key=lambda r: r["cv_mape"],
+        )[:12],
+    }
+    return Composition(columns=list(columns), coef=[float(c) for c in coef[1:]],
+                       invoke_ms=float(coef[0]), networks=len(M), form=name, log_q05=q05,
+                       log_q95=q95, report=report)  # fmt: skip
 
-    def design(thin: tuple[str, ...], spill: tuple[str, float] | None) -> np.ndarray:
-        # columns: invoke, per node, scale, spill, then one extra scale per thin op set member
-        cols = [np.ones(len(M)), N, S]
-        cols.append(W[spill] if spill is not None else np.zeros(len(M)))
-        cols += [T[k] for k in thin]
-        return np.column_stack(cols)
 
-    def solve(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
-        A = X[keep] / M[keep, None]
-        lower = [0.0, -floor_ms] + [0.0] * (X.shape[1] - 2)
-        return lsq_linear(A, np.ones(keep.sum()), bounds=(lower, np.inf)).x
+def _coverage(resid: np.ndarray, families: list[str]) -> float | None:
+    """Share of networks inside a 90% interval built from the other families' residuals."""
+    fam = np.array(families)
+    names = sorted(set(families))
+    if len(names) < 3:
+        return None
+    inside = []
+    for f in names:
+        other = resid[fam != f]
+        lo, hi = np.quantile(other, [0.05, 0.95])
+        inside += list((resid[fam == f] >= lo) & (resid[fam == f] <= hi))
+    return float(np.mean(inside) * 100)
 
-    def loo(X: np.ndarray) -> np.ndarray:
-        out = []
-        for i in range(len(M)):
-            keep = np.ones(len(M), bool)
-            keep[i] = False
-            out.append(np.log(M[i] / max(float(X[i] @ solve(X, keep)), 1e-9)))
-        return np.array(out)
 
-    options = [(thin, spill) for thin in ((), *THIN_SETS) for spill in (None, *W)]
-    scored = {opt: loo(design(*opt)) for opt in options}
-    best = min(options, key=lambda o: float(np.mean(np.abs(np.expm1(scored[o])))))
-    X = design(*best)
-    coef = solve(X, np.ones(len(M), bool))
-    inv, per_node, scale, spill = coef[:4]
-    c = Correction(float(inv), float(scale), float(per_node), len(M))
-    c.thin_scales = {k: float(v) for k, v in zip(best[0], coef[4:], strict=True)}
-    c.terms = ["invoke", "per node", "scale"] + [f"thin {k}" for k in best[0]]
-    if best[1] is not None:
-        c.spill_mode, c.cache_mb = best[1]
-        c.spill_ms_per_mb = float(spill)
-        c.terms.append(f"weight spill over {c.cache_mb:g} MB ({c.spill_mode})")
-    c.log_q10, c.log_q90 = (float(v) for v in np.quantile(scored[best], [0.1, 0.9]))
-    c.mape_before = before
-    c.mape_after = float(np.mean(np.abs(X @ solve(X, np.ones(len(M), bool)) - M) / M) * 100)
-    return c
+def _scale_only(networks: list[Network]) -> Composition:
+    """Too few networks to choose a form: one scale (their median ratio), if any."""
+    if not networks:
+        return Composition()
+    M = np.array([n.measured_ms for n in networks])
+    S = np.array([max(n.facts.raw.sum(), 1e-9) for n in networks])
+    scale = float(np.median(M / S))
+    return Composition(
+        columns=["raw"], coef=[scale], networks=len(M),
+        form=f"one scale ({len(M)} networks: too few to choose a form)",
+        report={"form": "one scale", "networks": len(M),
+                "fit_mape": float(np.mean(np.abs(scale * S - M) / M) * 100),
+                "mape_sum_of_single_ops": float(np.mean(np.abs(S - M) / M) * 100)},
+    )  # fmt: skip

@@ -1,13 +1,12 @@
 """Whole-model latency from per-node predictions, with the runtime's reality applied.
 
-Composition rules: weight-preparation ops (constant DEQUANTIZE/DENSIFY) cost nothing per
-inference, nor does zero padding the runtime merges into the next convolution; fused
-activations are part of their producer's node; op types without a regressor get the device's
-analytic estimate and are marked ``analytic``; custom ops are priced analytically and marked
-``custom`` unless measurements of them (cut out of real models) gave them a regressor; on a
-GPU device, ops the delegate cannot run split the graph into partitions whose boundaries cost
-a GPU<->CPU copy each. A correction fitted on whole generated networks (:mod:`.correction`)
-closes the gap that summing single-op timings leaves.
+Per node: weight-preparation ops (constant DEQUANTIZE/DENSIFY) cost nothing per inference, nor
+does zero padding the runtime merges into the next convolution; op kinds with a regressor are
+``learned``; others get the device's analytic throughput and are marked ``analytic`` (custom
+ops ``custom``, unless measurements cut out of real models gave them a regressor). Then the
+runtime (:mod:`.runtime`): ops the runtime fuses into their producer cost what the fusion
+probes measured, and on a GPU the ops its delegate refuses run on the CPU, in partitions.
+Finally the network-level composition (:mod:`.composition`) turns the nodes into the total.
 """
 
 from __future__ import annotations
@@ -24,16 +23,17 @@ from typing import Any
 import numpy as np
 
 from ..features import matrix, op_kind, op_record
-from ..ops import GPU_PRIOR_SUPPORTED, SAME_COMPUTATION
+from ..ops import FREE_ROLES, SAME_COMPUTATION
 from ..tflite import ModelGraph, Node, read_model
-from .correction import CACHE_MB, SPILL_MODES, THIN_KEYS, Correction, spilled_mb, thin_op
+from .composition import Composition, NodeFacts
 from .results import ModelEstimate, NodeEstimate
+from .runtime import Runtime
 from .throughput import Throughput
 
 
 @dataclass
 class OpModel:
-    """A trained regressor for one op type, with its held-out error."""
+    """A trained regressor for one op kind, with its held-out error."""
 
     op: str
     name: str
@@ -48,8 +48,8 @@ class OpModel:
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while graphs are built: a 250-op model is some
     thousand acyclic objects, and the collections they trigger took a third of
-    ``predict_many``'s time (98 -> 154 models per second without them). Reference counting
-    still frees everything; the collector resumes, as it was, on the way out."""
+    ``predict_many``'s time. Reference counting still frees everything; the collector
+    resumes, as it was, on the way out."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -59,8 +59,29 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass
+class Raw:
+    """Per-node single-op predictions before the runtime and the composition."""
+
+    ms: np.ndarray
+    source: list[str]
+    lo: np.ndarray  # log-interval bounds
+    hi: np.ndarray
+
+    def part(self, start: int, end: int) -> Raw:
+        return Raw(self.ms[start:end], self.source[start:end], self.lo[start:end],
+                   self.hi[start:end])  # fmt: skip
+
+
+def is_gpu_profile(device_id: str) -> bool:
+    """A GPU runs it: the ``gpu`` device, or a phone measured with its GPU delegate."""
+    return device_id.startswith("gpu/") or (
+        device_id.startswith("adb/") and device_id.endswith("/gpu")
+    )
+
+
 class LatencyEstimator:
-    """Per-op regressors + throughput + correction for one device profile.
+    """Per-op regressors + throughput + runtime facts + composition for one device profile.
 
     Load once (:func:`leti.estimator.predict.store.load`), then :meth:`predict` or
     :meth:`predict_many` as often as an architecture search needs.
@@ -71,39 +92,42 @@ class LatencyEstimator:
         device_id: str,
         op_models: dict[str, OpModel],
         throughput: Throughput,
-        correction: Correction | None = None,
-        gpu: bool = False,
+        composition: Composition | None = None,
+        runtime: Runtime | None = None,
         metadata: dict[str, Any] | None = None,
         calibrated: bool = True,
     ) -> None:
         self.device_id = device_id
         self.op_models = op_models
         self.throughput = throughput
-        self.correction = correction or Correction()
-        self.gpu = gpu
+        self.composition = composition or Composition()
+        self.runtime = runtime or Runtime(gpu=is_gpu_profile(device_id))
         self.metadata = metadata or {}
         self.calibrated = calibrated
 
-    # --- raw per-node predictions ------------------------------------------------------------
+    @property
+    def gpu(self) -> bool:
+        return self.runtime.gpu
 
-    def _raw(self, nodes: list[Node]) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
-        """Uncorrected ms, source, and log-interval bounds for every node (batched per op)."""
+    # --- per-node single-op predictions ------------------------------------------------------
+
+    def raw(self, nodes: list[Node]) -> Raw:
+        """Single-op ms, source and log-interval bounds for every node (batched per op kind)."""
         n = len(nodes)
-        ms = np.zeros(n)
-        lo = np.zeros(n)
-        hi = np.zeros(n)
+        ms, lo, hi = np.zeros(n), np.zeros(n), np.zeros(n)
         source = [""] * n
         groups: dict[str, list[int]] = defaultdict(list)
         t = self.throughput
         for i, node in enumerate(nodes):
             kind = op_kind(node)
-            if node.role in ("weight_prep", "merged"):
+            if node.role in FREE_ROLES:
                 source[i] = "free"
-            elif kind in self.op_models:  # custom ops too, once cut out and measured
+                continue
+            if kind in self.op_models:  # custom ops too, once cut out and measured
                 source[i] = "learned"
                 groups[kind].append(i)
                 continue
-            elif node.role == "custom":
+            if node.role == "custom":
                 source[i] = "custom"
                 twin = SAME_COMPUTATION.get(node.op)
                 if twin in self.op_models:
@@ -111,123 +135,64 @@ class LatencyEstimator:
                     continue
             else:
                 source[i] = "analytic"
-            if source[i] != "free":
-                nbytes = node.bytes_activations_read + node.bytes_weights_read + node.bytes_written
-                ms[i] = t.predict_ms(node.flops, nbytes)
-                lo[i], hi[i] = t.log_residual_q10, t.log_residual_q90
-        for op, idx in groups.items():
-            m = self.op_models[op]  # a custom op with a builtin twin uses the twin's model
-            X = matrix([op_record(nodes[i]) for i in idx])
-            pred = np.exp(m.model.predict(X))
+            nbytes = node.bytes_activations_read + node.bytes_weights_read + node.bytes_written
+            ms[i] = t.predict_ms(node.flops, nbytes)
+            lo[i], hi[i] = t.log_residual_q10, t.log_residual_q90
+        for kind, idx in groups.items():
+            m = self.op_models[kind]  # a custom op with a builtin twin uses the twin's model
+            pred = np.exp(m.model.predict(matrix([op_record(nodes[i]) for i in idx])))
             ms[idx] = pred
             lo[idx], hi[idx] = m.log_q10, m.log_q90
-        return ms, source, lo, hi
+        return Raw(ms, source, lo, hi)
 
-    def raw_terms(self, graph: ModelGraph) -> dict[str, float]:
-        """The sums the whole-network correction is fitted on: single-op predictions (all,
-        and thin nodes'), costed nodes, and each candidate spill term's megabytes."""
-        ms, source, _, _ = self._raw(graph.nodes)
-        out = {"sum": 0.0, "nodes": 0.0}
-        out.update({f"thin:{k}": 0.0 for k in THIN_KEYS})
-        weights = []
-        for node, v, src in zip(graph.nodes, ms, source, strict=True):
-            if src == "free":
-                continue
-            out["sum"] += float(v)
-            op = thin_op(node)
-            if op is not None:
-                out["thin:*"] += float(v)
-                if f"thin:{op}" in out and op != "*":
-                    out[f"thin:{op}"] += float(v)
-            out["nodes"] += 1
-            weights.append(node.bytes_weights_read / 1e6)
-        for mode in SPILL_MODES:
-            for cache in CACHE_MB:
-                spilled = spilled_mb(np.array(weights), cache, mode)
-                out[f"spill:{mode}:{cache:g}"] = float(spilled.sum())
-        return out
+    def facts(self, graph: ModelGraph, raw: Raw | None = None) -> NodeFacts:
+        """The per-node facts the composition columns are computed from."""
+        raw = raw or self.raw(graph.nodes)
+        costed = np.array([s != "free" for s in raw.source])
+        ms = raw.ms * self.runtime.fused_share(graph.nodes)
+        return NodeFacts.of(graph.nodes, ms, costed, self.runtime.on_cpu(graph.nodes))
 
-    # --- composition -------------------------------------------------------------------------
+    # --- prediction --------------------------------------------------------------------------
 
     def predict(
         self, model: str | Path | bytes | ModelGraph, name: str | None = None
     ) -> ModelEstimate:
         with _gc_paused():
             graph = model if isinstance(model, ModelGraph) else read_model(model, name=name)
-            return self._compose(graph, *self._raw(graph.nodes))
+            return self._compose(graph, self.raw(graph.nodes))
 
     def predict_many(self, models: list[str | Path | bytes | ModelGraph]) -> list[ModelEstimate]:
-        """Batch many models: one regressor call per op type across all of them."""
+        """Batch many models: one regressor call per op kind across all of them."""
         with _gc_paused():
-            return self._predict_many(models)
+            graphs = [m if isinstance(m, ModelGraph) else read_model(m) for m in models]
+            raw = self.raw([n for g in graphs for n in g.nodes])
+            out, start = [], 0
+            for g in graphs:
+                out.append(self._compose(g, raw.part(start, start + len(g.nodes))))
+                start += len(g.nodes)
+            return out
 
-    def _predict_many(self, models: list[str | Path | bytes | ModelGraph]) -> list[ModelEstimate]:
-        graphs = [m if isinstance(m, ModelGraph) else read_model(m) for m in models]
-        all_nodes = [n for g in graphs for n in g.nodes]
-        ms, source, lo, hi = self._raw(all_nodes)
-        out, start = [], 0
-        for g in graphs:
-            end = start + len(g.nodes)
-            out.append(
-                self._compose(g, ms[start:end], source[start:end], lo[start:end], hi[start:end])
-            )
-            start = end
-        return out
-
-    def _compose(
-        self, graph: ModelGraph, raw: np.ndarray, source: list[str], lo: np.ndarray, hi: np.ndarray
-    ) -> ModelEstimate:
-        c = self.correction
-        nodes: list[NodeEstimate] = []
-        costed = [s != "free" for s in source]
-        # a negative per-node term (runtime calls counted once per single-op timing) never
-        # takes a node below zero
-        scales = c.scale + np.array([c.thin_extra(n) for n in graph.nodes])
-        weights_mb = np.array([n.bytes_weights_read / 1e6 for n in graph.nodes])
-        weights_mb = np.where(costed, weights_mb, 0.0)
-        corrected = raw * scales + c.per_node_ms + c.spill_ms_per_mb * c.spilled(weights_mb)
-        corrected = np.where(costed, np.maximum(corrected, 0.0), 0.0)
-        transfer_ms, partitions = 0.0, 1
-        unsupported = [self.gpu and n.op not in GPU_PRIOR_SUPPORTED and s != "free"
-                       for n, s in zip(graph.nodes, source, strict=True)]  # fmt: skip
-        if self.gpu:
-            transfer_ms, partitions, extra = self._partition_costs(graph, unsupported)
-            corrected = corrected + extra
-        total_nodes = float(corrected.sum())
-        total = c.invoke_ms + total_nodes + 0.0
+    def _compose(self, graph: ModelGraph, raw: Raw) -> ModelEstimate:
+        c = self.composition
+        f = self.facts(graph, raw)
+        values = c.per_node(f)
+        total = c.invoke_ms + float(values.sum())
+        fused = self.runtime.fused_share(graph.nodes)
+        notes = self.runtime.notes(graph.nodes)
+        nodes = []
         for i, node in enumerate(graph.nodes):
-            v = float(corrected[i])
-            interval = (v * math.exp(lo[i]), v * math.exp(hi[i])) if v else (0.0, 0.0)
-            note = ""
-            if unsupported[i]:
-                note = "the GPU delegate cannot run this op: it runs on the CPU"
-            elif source[i] == "custom" and SAME_COMPUTATION.get(node.op) in self.op_models:
-                note = f"custom op: priced as {SAME_COMPUTATION[node.op]}, the same computation"
-            elif source[i] == "custom":
-                note = "custom op: priced analytically from the device's throughput"
-            elif source[i] == "analytic":
-                note = self._analytic_note(op_kind(node))
-            elif node.role == "merged":
-                note = "zero padding merged into the next convolution by the runtime; free"
-            elif source[i] == "free":
-                note = "prepares constant weights once; free per inference"
-            elif node.role == "custom":
-                note = "custom op: learned from measurements of it cut out of real models"
-            nodes.append(
-                NodeEstimate(
-                    subgraph=node.subgraph,
-                    index=node.index,
-                    op=node.op,
-                    ms=v,
-                    interval_ms=interval,
-                    share=v / total if total > 0 else 0.0,
-                    source=source[i],
-                    gpu_unsupported=unsupported[i],
-                    fused_activation=node.fused_activation,
-                    flops=node.flops,
-                    note=note,
-                )
-            )
+            v = float(values[i])
+            interval = (v * math.exp(raw.lo[i]), v * math.exp(raw.hi[i])) if v else (0.0, 0.0)
+            source = raw.source[i]
+            if source != "free" and fused[i] < 1.0:
+                source = "fused" if fused[i] == 0 else source
+            nodes.append(NodeEstimate(
+                subgraph=node.subgraph, index=node.index, op=node.op, ms=v,
+                interval_ms=interval, share=v / total if total > 0 else 0.0, source=source,
+                gpu_unsupported=bool(f.cpu[i]), fused_activation=node.fused_activation,
+                flops=node.flops, note=notes[i] or self._note(node, raw.source[i]),
+            ))  # fmt: skip
+        cpu_ms = float(values[f.cpu].sum())
         return ModelEstimate(
             model=graph.path,
             device=self.device_id,
@@ -235,12 +200,29 @@ class LatencyEstimator:
             total_interval_ms=self._total_interval(total, nodes),
             nodes=nodes,
             invoke_overhead_ms=c.invoke_ms,
-            partitions=partitions,
-            transfer_ms=transfer_ms,
+            partitions=self.runtime.partitions(graph.nodes, f.cpu) if self.gpu else 1,
+            cpu_fallback_ms=cpu_ms,
             calibrated=self.calibrated,
             estimator=self.summary(),
             subgraphs=[s.name for s in graph.subgraphs],
         )
+
+    def _note(self, node: Node, source: str) -> str:
+        if source == "custom" and SAME_COMPUTATION.get(node.op) in self.op_models:
+            return f"custom op: priced as {SAME_COMPUTATION[node.op]}, the same computation"
+        if source == "custom":
+            return "custom op: priced analytically from the device's throughput"
+        if source == "analytic":
+            return self._analytic_note(op_kind(node))
+        if node.role == "merged":
+            return "zero padding merged into the next convolution by the runtime; free"
+        if node.role == "shape":
+            return "integer shape arithmetic on a few values; next to nothing per inference"
+        if source == "free":
+            return "prepares constant weights once; free per inference"
+        if node.role == "custom":
+            return "custom op: learned from measurements of it cut out of real models"
+        return ""
 
     def _analytic_note(self, op: str) -> str:
         if not self.calibrated:
@@ -253,36 +235,16 @@ class LatencyEstimator:
                     "regressor: priced from the device's throughput")  # fmt: skip
         return f"{op} was never measured on this device: priced from the device's throughput"
 
-    def _partition_costs(
-        self, graph: ModelGraph, unsupported: list[bool]
-    ) -> tuple[float, int, np.ndarray]:
-        """Each GPU->CPU->GPU boundary copies the crossing tensors both ways."""
-        extra = np.zeros(len(graph.nodes))
-        transfer, partitions, prev = 0.0, 1, False
-        for i, node in enumerate(graph.nodes):
-            if node.subgraph != 0:
-                continue
-            if unsupported[i] != prev:
-                partitions += 1
-            prev = unsupported[i]
-            if unsupported[i]:
-                nbytes = node.bytes_activations_read + node.bytes_written
-                cost = self.throughput.predict_ms(0, nbytes)
-                extra[i] = cost
-                transfer += cost
-        return transfer, partitions, extra
-
     def _total_interval(self, total: float, nodes: list[NodeEstimate]) -> tuple[float, float]:
         if not self.calibrated:
             # One fitted throughput prices every node: its errors do not average out.
             t = self.throughput
-            return total * math.exp(min(t.log_residual_q10, 0.0)), total * math.exp(
-                max(t.log_residual_q90, 0.0)
-            )
-        c = self.correction
-        if c.log_q10 is not None and c.log_q90 is not None and c.networks >= 5:
-            return total * math.exp(min(c.log_q10, 0.0)), total * math.exp(max(c.log_q90, 0.0))
-        # Too few whole networks to calibrate: combine node intervals as independent errors.
+            return (total * math.exp(min(t.log_residual_q10, 0.0)),
+                    total * math.exp(max(t.log_residual_q90, 0.0)))  # fmt: skip
+        c = self.composition
+        if c.log_q05 is not None and c.log_q95 is not None:
+            return total * math.exp(min(c.log_q05, 0.0)), total * math.exp(max(c.log_q95, 0.0))
+        # No networks to calibrate the sum: combine node intervals as independent errors.
         down = math.sqrt(sum((n.ms - n.interval_ms[0]) ** 2 for n in nodes))
         up = math.sqrt(sum((n.interval_ms[1] - n.ms) ** 2 for n in nodes))
         return max(total - down, 0.0), total + up
@@ -294,5 +256,6 @@ class LatencyEstimator:
             "learned_op_types": sorted(self.op_models),
             "trained_at": self.metadata.get("trained_at"),
             "samples": sum(m.samples for m in self.op_models.values()),
-            "networks": self.correction.networks,
+            "networks": self.composition.networks,
+            "composition": self.composition.form,
         }

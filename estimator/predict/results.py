@@ -34,7 +34,7 @@ class ModelEstimate:
     nodes: list[NodeEstimate]
     invoke_overhead_ms: float = 0.0
     partitions: int = 1
-    transfer_ms: float = 0.0
+    cpu_fallback_ms: float = 0.0  # the nodes a GPU delegate hands back to the CPU
     calibrated: bool = True
     estimator: dict[str, Any] = field(default_factory=dict)
     subgraphs: list[str] = field(default_factory=list)

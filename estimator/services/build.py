@@ -21,14 +21,22 @@ from ..devices import Device, DeviceProfile
 from ..devices.adb import DeviceLost
 from ..errors import LetiError
 from ..generate import netgen
+from ..generate.pairs import sample_pairs
 from ..generate.suites import dedupe, from_model, grid_configs, suite_configs
-from ..generate.work import WorkItem, extracted_items, network_item, op_item
+from ..generate.work import WorkItem, extracted_items, fusion_item, network_item, op_item
+from ..timing import Timing
+from . import drift
+from .context import fusion_probe, in_context, op_in_context
 from .measure import record_model_measurement
 
+# Producer -> consumer pairs each suite probes for fusion (every combination at least once).
+FUSION_PROBES = {"default": 54, "full": 108}
+# Builds of at least this many items time the drift reference set now and then.
+CHECKPOINTS_FROM = 20
 # A build whose first items all fail for the same reason is broken, not unlucky.
 SYSTEMIC_AFTER = 5
 # Before any item of a kind is timed, how much longer it is expected to take than a single op.
-PRIOR_COST = {"op": 1.0, "extracted": 1.0, "network": 6.0}
+PRIOR_COST = {"op": 1.0, "extracted": 1.0, "network": 6.0, "fusion": 3.0}
 
 
 @dataclass
@@ -50,10 +58,11 @@ def make_plan(
     ``adaptive`` random configurations shared out by a trained estimator's error."""
     from ..generate.suites import adaptive as adaptive_configs
 
-    configs, sources, notes, nets, cuts = [], [], [], [], []
+    configs, sources, notes, nets, cuts, probes = [], [], [], [], [], []
     if suite:
         configs += suite_configs(suite)
         nets = [network_item(s) for s in netgen.suite_specs(suite)]
+        probes = [fusion_item(p) for p in sample_pairs(FUSION_PROBES.get(suite, 0), 31)]
         sources.append(f"suite:{suite}")
     for grid in grids or []:
         configs += grid_configs(grid)
@@ -78,7 +87,7 @@ def make_plan(
         sources.append(f"adaptive:{adaptive}")
     ops = [op_item(c) for c in dedupe(configs)]
     unique_cuts = list({c.key: c for c in cuts}.values())
-    items = interleave(ops + unique_cuts, nets)
+    items = interleave(ops + unique_cuts + probes, nets)
     if not items:
         raise LetiError("nothing to build", "pass --suite, --grid, --from-model or --adaptive")
     return Plan(items, suite, sources, notes)
@@ -168,11 +177,14 @@ def run_build(
     bar = _bar(prog.total, profile.id, show_progress, position)
     status, message = "done", ""
     reasons: list[str] = []
+    checkpoints = len(todo) >= CHECKPOINTS_FROM
     try:
-        for item in todo:
+        for done, item in enumerate(todo):
             if cancel is not None and cancel.is_set():
                 status, message = "cancelled", "cancelled by the user"
                 break
+            if checkpoints and done % drift.EVERY == 0:
+                _checkpoint(db, device, profile, build_id, done // drift.EVERY, prog)
             prog.current = item.label
             start = time.perf_counter()
             reason = _measure(db, device, profile, item, build_id)
@@ -185,6 +197,8 @@ def run_build(
                 _stop_if_systemic(db, profile.id, build_id, reasons, prog.measured)
             prog.finished(item.kind, time.perf_counter() - start)
             _tick(bar, prog, on_progress)
+        if checkpoints and status == "done":
+            _checkpoint(db, device, profile, build_id, len(todo) // drift.EVERY + 1, prog)
     except SystemicFailure as exc:
         status, message = "failed", str(exc)
         raise
@@ -206,6 +220,18 @@ def run_build(
         if on_progress:
             on_progress(prog)
     return prog
+
+
+def _checkpoint(db: Database, device: Device, profile: DeviceProfile, build_id: int, k: int,
+                prog: Progress) -> None:  # fmt: skip
+    """Time the drift reference set (skipped, with a note, if the device cannot run it)."""
+    prog.current = "timing the drift reference set"
+    try:
+        drift.record(db, profile, build_id, k, drift.time_reference(device))
+    except DeviceLost:
+        raise
+    except LetiError as exc:
+        prog.failures.append(f"drift reference set: {exc}")
 
 
 def _stop_if_systemic(
@@ -240,7 +266,7 @@ def _measure(
             db.add_measurement(**_row(profile, build_id, item), status="failed", error=reason)
         return reason
     try:
-        t = device.measure(built.data)
+        t = _timing(device, item, built)
     except DeviceLost:
         raise
     except LetiError as exc:
@@ -257,6 +283,15 @@ def _measure(
                            model_sha256=hashlib.sha256(built.data).hexdigest(), status="ok",
                            **t.columns())  # fmt: skip
     return None
+
+
+def _timing(device: Device, item: WorkItem, built: Any) -> Timing:
+    """Alone, in context (an op on a device with per-run overhead), or a fusion probe."""
+    if item.kind == "fusion":
+        return fusion_probe(device, item)
+    if item.kind == "op" and in_context(device):
+        return op_in_context(device, item)
+    return device.measure(built.data)
 
 
 def _row(profile: DeviceProfile, build_id: int, item: WorkItem) -> dict[str, Any]:

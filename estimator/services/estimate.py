@@ -55,14 +55,8 @@ def stand_in_estimator(db: Database, spec: DeviceSpec) -> LatencyEstimator:
         [x["bytes_in"] + x["bytes_w"] + x["bytes_out"] for x in f],
         [r["median_ms"] for r in rows],
     )
-    device = db.device(device_id) or {}
     return LatencyEstimator(
-        device_id,
-        {},
-        throughput,
-        gpu=device.get("delegate") == "gpu",
-        metadata={"uncalibrated": True},
-        calibrated=False,
+        device_id, {}, throughput, metadata={"uncalibrated": True}, calibrated=False
     )
 
 

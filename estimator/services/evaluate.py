@@ -3,7 +3,9 @@ recorded), the predictions, and the scores, each its own step."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from ..db import Database
@@ -11,8 +13,18 @@ from ..devices import DeviceSpec, open_device
 from ..learn.baselines import ConvOnly, FlopsProportional
 from ..learn.metrics import scores
 from ..tflite import ModelGraph, read_model
+from . import drift
 from .estimate import load_estimator, resolve_profile
 from .measure import measure_rounds, record_model_measurement
+
+
+@dataclass
+class Truth:
+    """Measured ms of each model, and, when timed now, normalised by the device's drift."""
+
+    measured: list[float]
+    normalised: list[float | None]
+    drift: dict[str, Any]
 
 
 def truth(
@@ -20,27 +32,55 @@ def truth(
     spec: DeviceSpec,
     models: list[str],
     graphs: list[ModelGraph],
+    reference_ms: dict[str, float],
     remeasure: bool = False,
     rounds: int = 3,
     binary: str | None = None,
-) -> list[float]:
+) -> Truth:
     """Measured ms of each model: recorded, or (all with ``remeasure``) timed now in
-    ``rounds`` interleaved rounds and recorded for next time."""
+    ``rounds`` interleaved rounds and recorded for next time. Timed now, the drift reference
+    set is timed before every round; each round's timings divided by its factor give the
+    normalised truth (what the device would show in its calibration state)."""
     device_id = resolve_profile(spec, db)
     recorded = {r["model_sha256"]: r for r in db.model_measurements(device_id)}
     todo = {m: Path(m).read_bytes() for m, g in zip(models, graphs, strict=True)
             if remeasure or g.sha256 not in recorded}  # fmt: skip
-    fresh = {}
+    fresh: dict[str, Any] = {}
+    factors: list[float] = []
     if todo:
         device = open_device(spec, binary=binary)
-        fresh = measure_rounds(device, todo, rounds)
+
+        def reference(_round: int) -> None:
+            if reference_ms:
+                f = drift.factor(drift.time_reference(device), reference_ms)
+                if f is not None:
+                    factors.append(f)
+
+        fresh = measure_rounds(device, todo, rounds, reference)
         for m, t in fresh.items():
+            if len(factors) == len(t.extra["round_medians_ms"]):
+                t.extra["drift_factors"] = list(factors)
             record_model_measurement(db, device.profile, todo[m], t, name=Path(m).name,
                                      kind="user")  # fmt: skip
-    return [
-        fresh[m].median_ms if m in fresh else recorded[g.sha256]["median_ms"]
-        for m, g in zip(models, graphs, strict=True)
-    ]
+    measured, normalised = [], []
+    for m, g in zip(models, graphs, strict=True):
+        if m in fresh:
+            t = fresh[m]
+            measured.append(t.median_ms)
+            per = t.extra.get("drift_factors")
+            rounds_ms = t.extra["round_medians_ms"]
+            normalised.append(median(v / f for v, f in zip(rounds_ms, per, strict=True))
+                              if per else None)  # fmt: skip
+        else:
+            measured.append(recorded[g.sha256]["median_ms"])
+            normalised.append(None)
+    factor = median(factors) if factors else None
+    state = {
+        "factors": factors,
+        "factor": factor,
+        "different_state": factor is not None and abs(factor - 1) > drift.DIFFERENT_STATE,
+    }
+    return Truth(measured, normalised, state)
 
 
 def evaluate(
@@ -55,31 +95,41 @@ def evaluate(
     """Score the estimator (and, with ``baselines``, the two baselines) on ``models``."""
     est = load_estimator(spec, db)
     graphs = [read_model(m) for m in models]
-    measured = truth(db, spec, models, graphs, remeasure, rounds, binary)
+    reference_ms = est.metadata.get("report", {}).get("reference_ms") or {}
+    t = truth(db, spec, models, graphs, reference_ms, remeasure, rounds, binary)
     predicted = [p.total_ms for p in est.predict_many(graphs)]
     out: dict[str, Any] = {
         "device": est.device_id,
+        "drift": t.drift,
         "models": [
             {
                 "model": m,
                 "measured_ms": a,
                 "predicted_ms": b,
                 "error_pct": (b - a) / a * 100,
+                "measured_normalised_ms": n,
+                "error_normalised_pct": None if n is None else (b - n) / n * 100,
                 "operators": len(g.nodes),
                 "sha256": g.sha256,
             }
-            for m, g, a, b in zip(models, graphs, measured, predicted, strict=True)
+            for m, g, a, n, b in zip(
+                models, graphs, t.measured, t.normalised, predicted, strict=True
+            )
         ],  # fmt: skip
-        "scores": {"leti": scores(measured, predicted)},
+        "scores": {"leti": scores(t.measured, predicted)},
     }
+    if all(n is not None for n in t.normalised) and t.normalised:
+        out["scores_normalised"] = {"leti": scores(t.normalised, predicted)}
     if baselines:
         from .train import measured_networks, usable_rows
 
         rows = usable_rows(db, est.device_id)
-        nets = measured_networks(db, est.device_id)
+        nets = [(g, ms) for g, ms, _ in measured_networks(db, est.device_id)]
         for b in (FlopsProportional().fit(rows, nets), ConvOnly().fit(rows)):
             preds = [b.predict_total(g) for g in graphs]
-            out["scores"][b.name] = scores(measured, preds)
+            out["scores"][b.name] = scores(t.measured, preds)
+            if "scores_normalised" in out:
+                out["scores_normalised"][b.name] = scores(t.normalised, preds)
             for m, p in zip(out["models"], preds, strict=True):
                 m[f"{b.name}_ms"] = p
     return out

@@ -4,6 +4,7 @@ now, and the truth ``leti evaluate`` compares against."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -64,13 +65,20 @@ def measure_model(
     return Measured(str(path), len(graph.nodes), t, device.profile)
 
 
-def measure_rounds(device: Device, models: dict[str, bytes], rounds: int) -> dict[str, Timing]:
+def measure_rounds(
+    device: Device,
+    models: dict[str, bytes],
+    rounds: int,
+    before_round: Callable[[int], None] | None = None,
+) -> dict[str, Timing]:
     """Whole-model latency, robust to a shared machine's slow spells: every model is timed
     once per round, rounds run one after another, and the median of its round medians is
     kept. (On the 2-core host one model's single timings ranged 8.9-12.7 ms in a minute.)"""
     device.check()
     timings: dict[str, list[Timing]] = {name: [] for name in models}
-    for _ in range(max(rounds, 1)):
+    for k in range(max(rounds, 1)):
+        if before_round is not None:
+            before_round(k)
         for name, data in models.items():
             timings[name].append(device.measure(data))
     out = {}

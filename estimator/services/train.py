@@ -1,6 +1,6 @@
 """Train a device's estimator from the database: per-op regressors, the analytic throughput,
-and the whole-network correction; refuse when the data are too few to call the result
-calibrated."""
+the runtime's fusion and delegation, and the network-level composition; refuse when the data
+are too few to call the result calibrated."""
 
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from typing import Any
 from ..db import Database
 from ..devices.base import cli_args_for_id
 from ..errors import LetiError
-from ..learn.composition import fit_correction
+from ..learn.composition import Network
+from ..learn.composition import fit as fit_composition
 from ..learn.op_models import MIN_SAMPLES, fit_op_type
+from ..learn.runtime import fit as fit_runtime
 from ..learn.throughput import fit as fit_throughput
 from ..predict.estimator import LatencyEstimator, OpModel
 from ..tflite import ModelGraph, read_model
 from ..tflite.skeleton import restore
+from . import drift
 
 # Below these a "trained" estimator would be a guess with a narrow interval: the smoke suite
 # (37 single ops of 22 types, 3 networks) is the least that is accepted.
@@ -37,16 +40,30 @@ def usable_rows(db: Database, device_id: str) -> list[dict[str, Any]]:
 
 def measured_networks(
     db: Database, device_id: str, say: Callable[[str], None] | None = None
-) -> list[tuple[ModelGraph, float]]:
+) -> list[tuple[ModelGraph, float, str]]:
     """The generated networks measured on a device, read back from their stored skeletons
-    (nothing is regenerated), with their measured ms."""
+    (nothing is regenerated), with their measured ms and family."""
     out = []
     for n in db.model_measurements(device_id, kind="generated"):
         try:
-            out.append((read_model(restore(n["graph"]), n["name"]), n["median_ms"]))
+            graph = read_model(restore(n["graph"]), n["name"])
         except Exception as exc:  # no skeleton (an older database) or an unreadable one
             if say:
                 say(f"network {n['name']} left out: {type(exc).__name__}: {exc}")
+            continue
+        out.append((graph, n["median_ms"], (n["spec"] or {}).get("family", "unknown")))
+    return out
+
+
+def normalised(refs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their timings divided by the drift factor of their moment (kept as
+    ``drift``), so a slow spell during a build does not teach the estimator slow ops."""
+    out = []
+    for r, f in zip(rows, drift.row_factors(refs, rows), strict=True):
+        if f is None or not r.get("median_ms"):
+            out.append(r)
+        else:
+            out.append({**r, "median_ms": r["median_ms"] / f, "drift": f})
     return out
 
 
@@ -64,10 +81,13 @@ def check_enough(device_id: str, rows: list[dict[str, Any]], networks: int) -> N
 def train(
     db: Database, device_id: str, log: Callable[[str], None] | None = None
 ) -> tuple[LatencyEstimator, dict[str, Any]]:
-    """Fit every op type measured on ``device_id``; returns the estimator and a report."""
+    """Fit every op kind measured on ``device_id``, the runtime's fusion and delegation, and
+    the network-level composition; returns the estimator and a report."""
     say = log or (lambda _msg: None)
-    rows = usable_rows(db, device_id)
-    nets = db.model_measurements(device_id, kind="generated")
+    all_rows = db.measurements(device_id)
+    refs = db.measurements(device_id, reference=True)
+    rows = normalised(refs, [r for r in all_rows if r["features"] and r["median_ms"]])
+    nets = normalised(refs, db.model_measurements(device_id, kind="generated"))
     check_enough(device_id, rows, len(nets))
     start = time.time()
     by_op: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -92,23 +112,35 @@ def train(
         [r["median_ms"] for r in rows],
     )  # fmt: skip
     device = db.device(device_id) or {}
-    est = LatencyEstimator(device_id, op_models, thr, gpu=device.get("delegate") == "gpu")
-    pairs = measured_networks(db, device_id, say)
-    est.correction = fit_correction(est, pairs, floor_ms=min(r["median_ms"] for r in rows))
-    c = est.correction
+    gpu = device.get("delegate") == "gpu"
+    runtime = fit_runtime(all_rows, nets, gpu)
+    if runtime.fusion:
+        pairs = (f"{k} (keeps {v * 100:.0f}%)" for k, v in sorted(runtime.fusion.items()))
+        say("fused by the runtime: " + ", ".join(pairs))
+    est = LatencyEstimator(device_id, op_models, thr, runtime=runtime)
+    drift_by_name = {n["name"]: n.get("drift", 1.0) for n in nets}
+    networks = [Network(est.facts(g), ms / drift_by_name.get(g.path, 1.0), family)
+                for g, ms, family in measured_networks(db, device_id, say)]  # fmt: skip
+    est.composition = fit_composition(networks, min(r["median_ms"] for r in rows), gpu)
+    c = est.composition
+    rep = c.report
     if c.networks:
-        extra = "".join(f", thin {k} x{c.scale + v:.2f}" for k, v in c.thin_scales.items())
-        if c.cache_mb is not None:
-            extra += (f", {c.spill_ms_per_mb:.4f} ms per MB of weights beyond {c.cache_mb:g} MB"
-                      f" ({c.spill_mode})")  # fmt: skip
-        say(f"whole-network correction on {c.networks} networks: scale {c.scale:.3f}{extra}, "
-            f"invoke {c.invoke_ms:.4f} ms, per node {c.per_node_ms:.4f} ms; "
-            f"MAPE {c.mape_before:.1f}% -> {c.mape_after:.1f}%")  # fmt: skip
+        cv = (f"; {rep['cv']}: MAPE {rep['cv_mape']:.1f}% (sum of single ops "
+              f"{rep['mape_sum_of_single_ops']:.1f}%)" if "cv_mape" in rep else "")  # fmt: skip
+        say(f"composition on {c.networks} networks: {c.form}{cv}")
+    factors = [r["drift"] for r in rows + nets if r.get("drift") is not None]
     report = {
         "device": device_id,
+        "reference_ms": drift.baseline(refs),
+        "drift": {
+            "rows": len(factors),
+            "min": min(factors, default=None),
+            "max": max(factors, default=None),
+        },  # fmt: skip
         "op_types": reports,
         "throughput": thr.to_dict(),
-        "correction": c.__dict__,
+        "composition": rep,
+        "runtime": {"fusion": runtime.fusion, "support": runtime.support},
         "samples": len(rows),
         "samples_by_op": {op: len(r) for op, r in by_op.items()},
         "networks": c.networks,

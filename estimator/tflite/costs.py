@@ -20,7 +20,7 @@ from ..ops import (
 )
 
 if TYPE_CHECKING:
-    from .graph import Tensor
+    from .graph import Node, Tensor
 
 
 @dataclass
@@ -86,3 +86,13 @@ def _macs(op: str, inputs: list[Tensor], outputs: list[Tensor]) -> int:
         k = inputs[0].shape[-1]
         return out.numel * k
     return 0
+
+
+def apply(node: Node) -> None:
+    """Fill a node's cost facts (MACs, FLOPs, bytes moved, parameters) from its tensors."""
+    costs = op_costs(node.op, node.inputs, node.outputs, node.options)
+    node.macs, node.flops = costs.macs, costs.flops
+    node.bytes_activations_read = sum(t.nbytes for t in node.inputs if not t.is_constant)
+    node.bytes_weights_read = sum(t.nbytes for t in node.inputs if t.is_constant)
+    node.bytes_written = sum(t.nbytes for t in node.outputs)
+    node.params = sum(t.numel for t in node.inputs if t.is_constant)

@@ -20,20 +20,14 @@ from tflite.utils import BUILTIN_OPCODE2NAME
 
 from ..errors import ModelFormatError
 from ..ops import PAD_MERGING_OPS, TRANSPOSE_CONV_CUSTOM, WEIGHT_PREP_OPS
+from . import costs, propagate
 from . import flatbuffers as fb
-from .costs import op_costs
+from .dtypes import nbytes
 from .graph import ModelGraph, Node, Subgraph, Tensor
 
 SUPPORTED_SCHEMA_VERSION = 3
 FILE_IDENTIFIER = b"TFL3"
 FIX = "re-export the model, or check that the download finished"
-
-# Bytes per element; INT4 packs two per byte, which we round up per tensor.
-DTYPE_SIZES: dict[str, float] = {
-    "FLOAT32": 4, "FLOAT16": 2, "BFLOAT16": 2, "FLOAT64": 8, "INT32": 4, "UINT32": 4, "INT64": 8,
-    "UINT64": 8, "INT16": 2, "UINT16": 2, "INT8": 1, "UINT8": 1, "BOOL": 1, "INT4": 0.5,
-    "COMPLEX64": 8, "COMPLEX128": 16, "STRING": 1, "RESOURCE": 0, "VARIANT": 0,
-}  # fmt: skip
 
 
 def _enum(cls: type) -> dict[int, str]:
@@ -148,10 +142,10 @@ def _parse(data: bytes, label: str) -> ModelGraph:
                 for t in node.outputs:
                     t.is_constant = True
         for node in mine:
-            _add_costs(node)
+            costs.apply(node)
         _mark_merged_pads(mine, set(subgraphs[-1].outputs))
         nodes += mine
-    return ModelGraph(
+    graph = ModelGraph(
         path=label,
         size_bytes=len(data),
         version=version,
@@ -160,6 +154,9 @@ def _parse(data: bytes, label: str) -> ModelGraph:
         nodes=nodes,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+    if propagate.needed(graph):
+        propagate.resolve(graph)
+    return graph
 
 
 def _buffer_sizes(data: bytes, f_buffers: int, label: str) -> list[tuple[int, int]]:
@@ -228,7 +225,7 @@ def _tensor(data: bytes, table: int, index: int, buffer_sizes: list[tuple[int, i
         shape_signature=fb.int32s(data, f_sig) if f_sig else list(shape),
         dtype=dtype,
         is_constant=stored > 0,
-        nbytes=stored if stored else int(-(-numel * DTYPE_SIZES.get(dtype, 4) // 1)),
+        nbytes=stored if stored else nbytes(dtype, numel),
         quantization=_quantization(data, f_quant) if f_quant else None,
         sparse=f_sparsity != 0,
         numel=numel,
@@ -292,16 +289,16 @@ def _node(
         role = "custom"
     elif name in WEIGHT_PREP_OPS and inputs and all(t.is_constant for t in inputs):
         role = "weight_prep"
+    elif _shape_computation(inputs, outputs):
+        role = "shape"
     return Node(s, i, name, inputs, outputs, options, custom, role=role)
 
 
-def _add_costs(node: Node) -> None:
-    costs = op_costs(node.op, node.inputs, node.outputs, node.options)
-    node.macs, node.flops = costs.macs, costs.flops
-    node.bytes_activations_read = sum(t.nbytes for t in node.inputs if not t.is_constant)
-    node.bytes_weights_read = sum(t.nbytes for t in node.inputs if t.is_constant)
-    node.bytes_written = sum(t.nbytes for t in node.outputs)
-    node.params = sum(t.numel for t in node.inputs if t.is_constant)
+def _shape_computation(inputs: list[Tensor], outputs: list[Tensor]) -> bool:
+    """Integer arithmetic on a few values (SHAPE, GATHER, REDUCE_PROD, PACK on shapes): it
+    runs, but costs next to nothing against any real layer."""
+    tensors = inputs + outputs
+    return bool(outputs) and all(t.dtype in ("INT32", "INT64") and t.numel <= 64 for t in tensors)
 
 
 def _mark_merged_pads(nodes: list[Node], subgraph_outputs: set[int]) -> None:

@@ -65,6 +65,21 @@ def build(cfg: OpConfig) -> bytes:
         raise GenerationError(f"{cfg.label()}: cannot be generated ({exc})") from None
 
 
+def build_copies(cfg: OpConfig, copies: int) -> bytes:
+    """``copies`` independent copies of the configuration's op in one model (each with its
+    own inputs, weights and outputs): timed for 1, 2, 4, 8 copies, the slope is the op's cost
+    inside a network and the intercept the runtime's per-run overhead."""
+    if copies == 1:
+        return build(cfg)
+    net = Net(seed=int(cfg.key[:8], 16), name=f"{cfg.op} x{copies}")
+    try:
+        for _ in range(copies):
+            spec(cfg.op).build(net, cfg.params)
+        return net.build(description=f"leti-view: {copies} copies of {cfg.label()}")
+    except (ShapeError, KeyError, ValueError, TypeError) as exc:
+        raise GenerationError(f"{cfg.label()} x{copies}: cannot be generated ({exc})") from None
+
+
 def affordable(cfg: OpConfig) -> bool:
     """Small enough to time repeatedly on a phone CPU and a 2-core host."""
     try:

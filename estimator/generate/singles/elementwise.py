@@ -147,7 +147,7 @@ def _unary_build(op: str):
     return build
 
 
-for _op in (*ACTIVATION_OPS, "RSQRT", "EXP"):
+for _op in (*ACTIVATION_OPS, "RSQRT", "EXP", "NEG", "SQRT"):
     single(_op, _unary_sample, _elements, _unary_from_node)(_unary_build(_op))
 
 

@@ -1,0 +1,68 @@
+"""Learn what the runtime does beyond running ops, from the device's own measurements: which
+op kinds a GPU delegate refuses (its reports, stored with every GPU measurement) and which
+consumers the runtime fuses into their producer (the fusion probes)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import median
+from typing import Any
+
+from ..predict.runtime import Runtime
+
+# A pair is taken as fused when its consumer keeps less than this share of its own cost,
+# in the median over at least MIN_PROBES probes; otherwise nodes keep their whole cost.
+FUSED_BELOW = 0.5
+MIN_PROBES = 2
+
+
+def fit(rows: list[dict[str, Any]], networks: list[dict[str, Any]], gpu: bool) -> Runtime:
+    return Runtime(gpu=gpu, support=support(rows, networks) if gpu else {},
+                   fusion=fusion(rows))  # fmt: skip
+
+
+def support(rows: list[dict[str, Any]], networks: list[dict[str, Any]]) -> dict[str, dict]:
+    """Per op kind: measured how often, refused how often, and the delegate's reason. A
+    single-op model that was not fully accelerated counts its op as refused."""
+    seen: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    reasons: dict[str, str] = {}
+    for r in rows:
+        stats = r.get("stats") or {}
+        report = stats.get("delegation")
+        if report is None or r["op_type"].startswith(("FUSION:", "REFERENCE:")):
+            continue
+        kind = r["op_type"]
+        base = kind.split(":")[0]
+        refused = base in report.get("refused", {}) or stats.get("fully_accelerated") is False
+        seen[kind][0] += 1
+        seen[kind][1] += int(refused)
+        if refused:
+            reasons[kind] = report.get("refused", {}).get(base, "not fully accelerated")
+    for n in networks:  # a network's report names refused op types (never accepted ones)
+        report = (n.get("stats") or {}).get("delegation") or {}
+        for op, why in report.get("refused", {}).items():
+            seen[op][0] += 1
+            seen[op][1] += 1
+            reasons.setdefault(op, why)
+    return {
+        kind: {"supported": refused * 2 < measured, "measured": measured, "refused": refused,
+               "reason": reasons.get(kind, "")}
+        for kind, (measured, refused) in seen.items()
+    }  # fmt: skip
+
+
+def fusion(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """``"PRODUCER>CONSUMER"`` -> the consumer's median kept share, for pairs that fuse."""
+    shares: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if not r["op_type"].startswith("FUSION:"):
+            continue
+        probe = (r.get("stats") or {}).get("fusion")
+        if probe is not None:
+            shares[r["op_type"][len("FUSION:") :]].append(float(probe["consumer_share"]))
+    out = {}
+    for pair, values in shares.items():
+        m = median(values)
+        if len(values) >= MIN_PROBES and m < FUSED_BELOW:
+            out[pair] = max(m, 0.0)
+    return out

@@ -1,0 +1,113 @@
+"""Drift control: a shared 2-core machine (or a warm phone) runs 10-25 % slower at some moments
+than at others, and a model's timing moves with it. A small fixed reference set — the same
+five models every time — is timed at the start of a build, every few hundred items, at its
+end, and around an evaluation's truth; the ratio of its timings to the profile's usual ones
+says how fast the device is running at that moment. Training divides every measurement by
+the factor of its moment; evaluation reports errors raw and normalised, and says when the
+device is in another state than when it was calibrated.
+"""
+
+from __future__ import annotations
+
+import bisect
+from functools import cache
+from statistics import median
+from typing import Any
+
+from ..db import Database
+from ..devices import Device, DeviceProfile
+
+PREFIX = "REFERENCE:"
+EVERY = 250  # items between two checkpoints of a build
+DIFFERENT_STATE = 0.06  # a factor this far from 1 means another device state
+
+
+@cache
+def reference_models() -> dict[str, bytes]:
+    """Compute- and memory-bound single ops and one small network, built by the builder."""
+    from ..generate import netgen
+    from ..generate.layers import Net
+
+    def single(build) -> bytes:
+        net = Net(seed=7)
+        build(net)
+        return net.build(description="leti-view drift reference")
+
+    return {
+        "conv": single(lambda n: n.output(n.conv(n.input([1, 56, 56, 32]), 64, 3))),
+        "depthwise": single(lambda n: n.output(n.depthwise(n.input([1, 112, 112, 32]), 3))),
+        "dense": single(lambda n: n.output(n.dense(n.input([1, 1280]), 1000))),
+        "add": single(
+            lambda n: n.output(n.binary("ADD", n.input([1, 56, 56, 64]), n.input([1, 56, 56, 64])))
+        ),  # fmt: skip
+        "network": netgen.build(dict(family="mobilenet", res=96, width=16, depth=3, seed=7)),
+    }
+
+
+def time_reference(device: Device) -> dict[str, float]:
+    return {name: device.measure(data).median_ms for name, data in reference_models().items()}
+
+
+def record(db: Database, profile: DeviceProfile, build_id: int, checkpoint: int,
+           timings: dict[str, float]) -> None:  # fmt: skip
+    for name, ms in timings.items():
+        db.add_measurement(
+            device_id=profile.id, config_key=f"ref-{build_id}-{checkpoint}-{name}",
+            op_type=PREFIX + name, config={"build": build_id, "checkpoint": checkpoint},
+            source="reference", status="ok", median_ms=ms, runs=0, stats={},
+            runtime=profile.runtime, runtime_version=profile.runtime_version,
+            delegate=profile.delegate, threads=profile.threads, build_id=build_id,
+        )  # fmt: skip
+
+
+def baseline(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The profile's usual reference timings: the median of every checkpoint recorded."""
+    by_name: dict[str, list[float]] = {}
+    for r in rows:
+        if r["op_type"].startswith(PREFIX):
+            by_name.setdefault(r["op_type"][len(PREFIX) :], []).append(r["median_ms"])
+    return {name: median(v) for name, v in by_name.items()}
+
+
+def factor(now: dict[str, float], base: dict[str, float]) -> float | None:
+    """How much slower than usual the device runs now (1.0: as usual)."""
+    ratios = [now[n] / base[n] for n in now if base.get(n)]
+    return median(ratios) if ratios else None
+
+
+def _epoch(stamp: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(stamp).timestamp()
+
+
+def row_factors(refs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[float | None]:
+    """Each row's drift factor (single ops and whole models alike): the mean of the reference
+    checkpoints of its build just before and just after it; None without checkpoints."""
+    base = baseline(refs)
+    checkpoints: dict[int, dict[int, dict[str, tuple[float, float]]]] = {}
+    for r in refs:
+        if r["op_type"].startswith(PREFIX) and r["build_id"] is not None:
+            build = checkpoints.setdefault(r["build_id"], {})
+            per = build.setdefault(r["config"]["checkpoint"], {})
+            per[r["op_type"][len(PREFIX) :]] = (r["median_ms"], _epoch(r["measured_at"]))
+    marks: dict[int, tuple[list[float], list[float]]] = {}
+    for build, ks in checkpoints.items():
+        points = []
+        for t in ks.values():
+            f = factor({n: v for n, (v, _) in t.items()}, base)
+            if f is not None:
+                points.append((max(s for _, s in t.values()), f))
+        points.sort()
+        marks[build] = ([p[0] for p in points], [p[1] for p in points])
+    out: list[float | None] = []
+    for r in rows:
+        got = marks.get(r.get("build_id"))
+        if not got or not got[0]:
+            out.append(None)
+            continue
+        stamps, values = got
+        j = bisect.bisect_left(stamps, _epoch(r["measured_at"]))
+        near = values[max(j - 1, 0) : j + 1]
+        out.append(sum(near) / len(near))
+    return out
