@@ -1,4 +1,5 @@
-"""``leti db build|status|export|import``: the benchmark database from the command line."""
+"""``leti db build|status|export|import|upgrade``: the benchmark database from the command
+line."""
 
 from __future__ import annotations
 
@@ -69,6 +70,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["csv", "jsonl"])
     add_db_option(p)
     p.set_defaults(func=run_import)
+
+    p = dbsub.add_parser(
+        "upgrade", parents=[COMMON], help="migrate the database to this leti-view's schema"
+    )
+    add_db_option(p)
+    p.set_defaults(func=run_upgrade)
 
 
 def _fmt(args: argparse.Namespace) -> str:
@@ -168,4 +175,16 @@ def run_import(args: argparse.Namespace) -> int:
     except (ValueError, KeyError) as exc:
         raise LetiError(f"{path}: not a leti export ({type(exc).__name__}: {exc})") from None
     print("imported: " + ", ".join(f"{k} {v}" for k, v in added.items()))
+    return 0
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    from ..db import upgrade_db
+
+    done = upgrade_db(args.db)
+    if done.before == done.after:
+        print(f"{done.url}: already at schema revision {done.after}")
+    else:
+        before = done.before or "(empty)"
+        print(f"{done.url}: upgraded from schema revision {before} to {done.after}")
     return 0
