@@ -144,8 +144,12 @@ def run_status(args: argparse.Namespace) -> int:
         print("no measurements yet: run 'leti db build --device host --suite smoke'")
     for dev, d in status["devices"].items():
         print(f"\n{dev}: {d['ok']} measured, {d['failed']} failed, {d['models']} whole models")
+        if d.get("leases"):
+            owners = ", ".join(f"{o} ({n})" for o, n in sorted(d["leases"]["owners"].items()))
+            print(f"leased now: {d['leases']['count']} items, by {owners}")
         rows = [[op, c.get("ok", 0), c.get("failed", 0)] for op, c in sorted(d["ops"].items())]
-        print(text_table(["op type", "measured", "failed"], rows, right={1, 2}))
+        if rows:
+            print(text_table(["op type", "measured", "failed"], rows, right={1, 2}))
     last = status["last_build"]
     if last:
         print(
