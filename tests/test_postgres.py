@@ -80,6 +80,8 @@ random.Random(int(seed)).shuffle(keys)
 print("ready", flush=True)
 sys.stdin.readline()
 db = open_db(url)  # every worker opens the fresh database at once: one creates it
+print("opened", flush=True)
+sys.stdin.readline()  # and all start working at once
 dev = "host/test-cpu/t1"
 out = []
 def store(key):
@@ -100,8 +102,8 @@ print(json.dumps(out), flush=True)
 
 
 def run_workers(url: str, mode: str, keys: list[str], tmp_path: Path, n: int = 4) -> list[list]:
-    """Start ``n`` worker processes, let them all go at the same moment, and return what each
-    stored: [[key, stored?], ...] per worker."""
+    """Start ``n`` worker processes, let them open the database at the same moment, then work
+    from the same moment on; return what each stored: [[key, stored?], ...] per worker."""
     keys_file = tmp_path / "keys.json"
     keys_file.write_text(json.dumps(keys))
     procs = [
@@ -115,11 +117,12 @@ def run_workers(url: str, mode: str, keys: list[str], tmp_path: Path, n: int = 4
         for i in range(n)
     ]
     try:
-        for p in procs:
-            assert p.stdout.readline().strip() == "ready", p.stderr.read()
-        for p in procs:
-            p.stdin.write("go\n")
-            p.stdin.flush()
+        for stage in ("ready", "opened"):
+            for p in procs:
+                assert p.stdout.readline().strip() == stage, p.stderr.read()
+            for p in procs:
+                p.stdin.write("go\n")
+                p.stdin.flush()
         results = []
         for p in procs:
             out, err = p.communicate(timeout=240)
@@ -134,14 +137,14 @@ def run_workers(url: str, mode: str, keys: list[str], tmp_path: Path, n: int = 4
 
 
 def test_concurrent_claims_never_share_a_key_and_miss_none(any_url, tmp_path):
-    # Without the check at the end of a claim, a claim racing a commit on PostgreSQL took an
-    # item just measured in about 4 runs of 5 at this size (found by trying).
+    # Without the check at the end of a claim (leases.py), a claim racing a commit on
+    # PostgreSQL took an item just measured in each of 4 runs at this size (tried).
     keys = [f"op-{i:03d}" for i in range(480)] + [f"net-{i:03d}" for i in range(120)]
     results = run_workers(any_url, "claim", keys, tmp_path)
     claimed = [key for r in results for key, _ in r]
     assert sorted(claimed) == sorted(keys)  # all taken, none twice
     assert all(stored for r in results for _, stored in r)  # no one measured a key for nothing
-    assert all(len(r) > 0 for r in results)  # they really ran side by side
+    assert sum(len(r) > 0 for r in results) >= 2  # they really ran side by side
     db = open_db(any_url)
     assert len(db.measurements()) == 480 and len(db.model_measurements()) == 120
     assert db.done_keys(DEV) == set(keys)
