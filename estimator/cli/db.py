@@ -1,4 +1,5 @@
-"""``leti db build|status|export|import``: the benchmark database from the command line."""
+"""``leti db build|status|export|import|upgrade``: the benchmark database from the command
+line."""
 
 from __future__ import annotations
 
@@ -70,6 +71,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     add_db_option(p)
     p.set_defaults(func=run_import)
 
+    p = dbsub.add_parser(
+        "upgrade", parents=[COMMON], help="migrate the database to this leti-view's schema"
+    )
+    add_db_option(p)
+    p.set_defaults(func=run_upgrade)
+
 
 def _fmt(args: argparse.Namespace) -> str:
     if args.format:
@@ -137,8 +144,12 @@ def run_status(args: argparse.Namespace) -> int:
         print("no measurements yet: run 'leti db build --device host --suite smoke'")
     for dev, d in status["devices"].items():
         print(f"\n{dev}: {d['ok']} measured, {d['failed']} failed, {d['models']} whole models")
+        if d.get("leases"):
+            owners = ", ".join(f"{o} ({n})" for o, n in sorted(d["leases"]["owners"].items()))
+            print(f"leased now: {d['leases']['count']} items, by {owners}")
         rows = [[op, c.get("ok", 0), c.get("failed", 0)] for op, c in sorted(d["ops"].items())]
-        print(text_table(["op type", "measured", "failed"], rows, right={1, 2}))
+        if rows:
+            print(text_table(["op type", "measured", "failed"], rows, right={1, 2}))
     last = status["last_build"]
     if last:
         print(
@@ -168,4 +179,16 @@ def run_import(args: argparse.Namespace) -> int:
     except (ValueError, KeyError) as exc:
         raise LetiError(f"{path}: not a leti export ({type(exc).__name__}: {exc})") from None
     print("imported: " + ", ".join(f"{k} {v}" for k, v in added.items()))
+    return 0
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    from ..db import upgrade_db
+
+    done = upgrade_db(args.db)
+    if done.before == done.after:
+        print(f"{done.url}: already at schema revision {done.after}")
+    else:
+        before = done.before or "(empty)"
+        print(f"{done.url}: upgraded from schema revision {before} to {done.after}")
     return 0

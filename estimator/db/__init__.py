@@ -1,5 +1,5 @@
-"""The benchmark database: schema, queries, and export/import."""
+"""The benchmark database: schema and its revisions, queries, work claiming, export/import."""
 
-from .database import Database, open_db
+from .database import Database, open_db, upgrade_db
 
-__all__ = ["Database", "open_db"]
+__all__ = ["Database", "open_db", "upgrade_db"]

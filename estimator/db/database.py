@@ -1,31 +1,27 @@
 """The benchmark database: every measurement with its provenance.
 
-SQLAlchemy Core over SQLite (WAL) by default; the same tables work on PostgreSQL through
-``--db URL``. Each result is committed on its own, so a killed build loses at most the
-measurement in flight, and ``(device_id, config_key)`` uniqueness makes reruns resume.
+SQLAlchemy Core over SQLite (WAL) by default, or one PostgreSQL database that a lab's builders
+share (``--db postgresql://...``). Each result is committed on its own, so a killed build loses
+at most the measurement in flight, and ``(device_id, config_key)`` uniqueness makes reruns
+resume. Builders working at once on one device profile split the work with leases
+(:meth:`Database.claim`, see ``leases.py``); a result that another builder committed first is
+kept, never an error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from ..errors import LetiError
-from ..paths import default_db_url
-from .schema import (
-    SCHEMA_VERSION,
-    builds,
-    devices,
-    measurements,
-    meta,
-    metadata,
-    model_measurements,
-)
+from . import leases as lease_sql
+from .engine import create as create_engine
+from .engine import insert, target, write
+from .revisions import Upgrade, settle, upgrade
+from .schema import builds, devices, measurements, model_measurements
 
 if TYPE_CHECKING:
     from ..devices import DeviceProfile
@@ -40,25 +36,26 @@ class Database:
 
     def __init__(self, engine: sa.Engine, url: str) -> None:
         self.engine = engine
-        self.url = url
+        self.url = url  # for display: a password in it is hidden
+        self.dialect = engine.dialect.name
 
     # --- devices -----------------------------------------------------------------------------
 
     def upsert_device(self, p: DeviceProfile) -> None:
-        with self.engine.begin() as c:
-            row = c.execute(sa.select(devices.c.id).where(devices.c.id == p.id)).first()
-            values = dict(
-                kind=p.kind,
-                delegate=p.delegate,
-                threads=p.threads,
-                runtime=p.runtime,
-                runtime_version=p.runtime_version,
-                fingerprint=p.fingerprint,
-            )
-            if row:
-                c.execute(devices.update().where(devices.c.id == p.id).values(**values))
-            else:
-                c.execute(devices.insert().values(id=p.id, created_at=now(), **values))
+        """Add or refresh a device profile (one statement: builders may start at once)."""
+        values = dict(
+            kind=p.kind,
+            delegate=p.delegate,
+            threads=p.threads,
+            runtime=p.runtime,
+            runtime_version=p.runtime_version,
+            fingerprint=p.fingerprint,
+        )
+        stmt = insert(devices, self.dialect).values(id=p.id, created_at=now(), **values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[devices.c.id], set_={k: stmt.excluded[k] for k in values}
+        )
+        write(self.engine, lambda c: c.execute(stmt))
 
     def device_ids(self) -> list[str]:
         with self.engine.connect() as c:
@@ -100,19 +97,59 @@ class Database:
                 .values(finished_at=now(), status=status, message=message, **counts)
             )
 
+    # --- work claiming -----------------------------------------------------------------------
+
+    def claim(self, device_id: str, keys: list[str], owner: str, lease_s: float) -> list[str]:
+        """Lease to ``owner``, for ``lease_s`` seconds of the database's clock, the work items
+        of ``keys`` that are neither settled on this device profile (what :meth:`done_keys`
+        returns) nor leased to another owner whose lease has not expired; returns the keys
+        now leased to ``owner``, in the order given. A key ``owner`` holds already is renewed.
+
+        Safe with any number of builders on any number of machines: see ``leases.py`` for why
+        one upsert per batch of keys is atomic on PostgreSQL and on SQLite. Each batch commits
+        on its own, so a builder killed mid-claim holds only leases that will expire.
+        """
+        wanted = list(dict.fromkeys(keys))
+        taken: set[str] = set()
+        for i in range(0, len(wanted), lease_sql.BATCH):
+            batch = sorted(wanted[i : i + lease_sql.BATCH])  # one lock order for every claimer
+            taken |= write(
+                self.engine, lambda c, b=batch: lease_sql.claim(c, device_id, b, owner, lease_s)
+            )
+        return [k for k in wanted if k in taken]
+
+    def renew(self, device_id: str, keys: list[str], owner: str, lease_s: float) -> None:
+        """Extend ``owner``'s leases on ``keys`` to ``lease_s`` seconds from now (database
+        clock); keys it does not hold (any more) are left alone."""
+        for batch in _batches(sorted(set(keys))):
+            write(self.engine, lambda c, b=batch: lease_sql.renew(c, device_id, b, owner, lease_s))
+
+    def release(self, device_id: str, keys: list[str], owner: str) -> None:
+        """Give up ``owner``'s leases on ``keys`` (an item it could not measure, a build that
+        stops early), so other builders can take them at once instead of after expiry."""
+        for batch in _batches(sorted(set(keys))):
+            write(self.engine, lambda c, b=batch: lease_sql.release(c, device_id, b, owner))
+
+    def leases(self, device_id: str | None = None) -> list[dict[str, Any]]:
+        """Lease rows (of one device profile): device_id, key, owner, expires_at (seconds since
+        the epoch, database clock) and expires_in (seconds left; negative once expired)."""
+        with self.engine.connect() as c:
+            return lease_sql.leases(c, device_id)
+
+    def next_expiry(self, device_id: str, owner: str) -> float | None:
+        """Seconds until the earliest lease of another owner on ``device_id`` expires (0.0 if one
+        has already), or None if no one else holds any: how long a builder with nothing left
+        to claim waits before claiming again, in case a builder died holding work."""
+        with self.engine.connect() as c:
+            return lease_sql.next_expiry(c, device_id, owner)
+
     # --- measurements ------------------------------------------------------------------------
 
     def done_keys(self, device_id: str) -> set[str]:
         """Work already settled on this device profile: single-op config keys (measured or
         failed) and the names of the generated networks measured."""
         with self.engine.connect() as c:
-            q = sa.select(measurements.c.config_key).where(measurements.c.device_id == device_id)
-            keys = {r[0] for r in c.execute(q)}
-            q = sa.select(model_measurements.c.name).where(
-                (model_measurements.c.device_id == device_id)
-                & (model_measurements.c.kind == "generated")
-            )
-            return keys | {r[0] for r in c.execute(q)}
+            return {r[0] for r in c.execute(lease_sql.done_query(device_id))}
 
     def forget_failures(self, device_id: str, build_id: int) -> None:
         """Drop the failed rows of one build (a systemic failure is no item's own)."""
@@ -125,10 +162,27 @@ class Database:
                 )
             )
 
-    def add_measurement(self, **values: Any) -> None:
+    def add_measurement(self, owner: str | None = None, **values: Any) -> bool:
+        """Store a single-op result (ok or failed); True if stored, False if the device
+        profile has this config already (another builder was first): that row is kept.
+
+        With ``owner``, that owner's lease on the item is deleted in the same transaction, so
+        no other builder can see the item neither leased nor measured."""
         values.setdefault("measured_at", now())
-        with self.engine.begin() as c:
-            c.execute(measurements.insert().values(**values))
+        stmt = (
+            insert(measurements, self.dialect)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["device_id", "config_key"])
+            .returning(measurements.c.id)
+        )
+
+        def txn(c: sa.Connection) -> bool:
+            stored = c.execute(stmt).first() is not None
+            if owner is not None:
+                lease_sql.release(c, values["device_id"], [values["config_key"]], owner)
+            return stored
+
+        return write(self.engine, txn)
 
     def measurements(
         self, device_id: str | None = None, status: str | None = "ok", reference: bool = False
@@ -163,16 +217,31 @@ class Database:
             row = c.execute(q).first()
             return row[0] if row else None
 
-    def add_model_measurement(self, **values: Any) -> None:
+    def add_model_measurement(self, owner: str | None = None, **values: Any) -> bool:
+        """Store a whole-model timing; True if written, False if kept as it was.
+
+        A model already measured on this device profile is measured again (the row updated)
+        only while that row is a ``user`` one (``leti measure --record``, evaluate's
+        remeasure); a ``generated`` row, a build's network, is kept: two builders that both
+        measured it leave the first one's result, as for single ops.
+
+        With ``owner``, a generated network's lease (its key is its name) is deleted in the
+        same transaction."""
         values.setdefault("measured_at", now())
-        key = (model_measurements.c.device_id == values["device_id"]) & (
-            model_measurements.c.model_sha256 == values["model_sha256"]
-        )
-        with self.engine.begin() as c:
-            if c.execute(sa.select(model_measurements.c.id).where(key)).first():
-                c.execute(model_measurements.update().where(key).values(**values))
-            else:
-                c.execute(model_measurements.insert().values(**values))
+        stmt = insert(model_measurements, self.dialect).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["device_id", "model_sha256"],
+            set_={k: stmt.excluded[k] for k in values if k not in ("device_id", "model_sha256")},
+            where=model_measurements.c.kind == "user",
+        ).returning(model_measurements.c.id)
+
+        def txn(c: sa.Connection) -> bool:
+            stored = c.execute(stmt).first() is not None
+            if owner is not None and values.get("kind") == "generated" and values.get("name"):
+                lease_sql.release(c, values["device_id"], [values["name"]], owner)
+            return stored
+
+        return write(self.engine, txn)
 
     def model_measurements(
         self, device_id: str | None = None, kind: str | None = None
@@ -188,7 +257,14 @@ class Database:
     # --- status ------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
+        """Counts per device profile and op type, the last build, and for each profile that
+        builders are working on now, its active leases: ``{"count": n, "owners": {owner: n}}``.
+        """
         out: dict[str, Any] = {"url": self.url, "devices": {}}
+
+        def device(dev: str) -> dict[str, Any]:
+            return out["devices"].setdefault(dev, {"ok": 0, "failed": 0, "ops": {}, "models": 0})
+
         with self.engine.connect() as c:
             q = sa.select(
                 measurements.c.device_id,
@@ -199,71 +275,67 @@ class Database:
             q = q.where(sa.func.coalesce(measurements.c.source, "") != "reference")
             q = q.group_by(measurements.c.device_id, measurements.c.op_type, measurements.c.status)
             for dev, op, st, n in c.execute(q):
-                d = out["devices"].setdefault(dev, {"ok": 0, "failed": 0, "ops": {}, "models": 0})
+                d = device(dev)
                 d[st if st in ("ok", "failed") else "failed"] += n
                 d["ops"].setdefault(op, {"ok": 0, "failed": 0})[st] = n
             q2 = sa.select(model_measurements.c.device_id, sa.func.count()).group_by(
                 model_measurements.c.device_id
             )
             for dev, n in c.execute(q2):
-                d = out["devices"].setdefault(dev, {"ok": 0, "failed": 0, "ops": {}, "models": 0})
-                d["models"] = n
+                device(dev)["models"] = n
+            for dev, owner, n in lease_sql.active(c):
+                held = device(dev).setdefault("leases", {"count": 0, "owners": {}})
+                held["count"] += n
+                held["owners"][owner] = n
             last = c.execute(sa.select(builds).order_by(builds.c.id.desc()).limit(1)).mappings()
             row = last.first()
             out["last_build"] = dict(row) if row else None
         return out
 
 
+def _batches(keys: list[str]) -> list[list[str]]:
+    return [keys[i : i + lease_sql.BATCH] for i in range(0, len(keys), lease_sql.BATCH)]
+
+
 def open_db(url: str | None = None, create: bool = True) -> Database:
-    url = url or default_db_url()
-    if "://" not in url:  # a bare path is a SQLite file
-        url = f"sqlite:///{Path(url).expanduser()}"
+    """The database ``url`` names (a SQLite path or URL, or ``postgresql://...``; default: the
+    SQLite file in LETI_HOME), at this code's schema revision: created when empty (unless
+    ``create`` is false), refused with what to run when it is older or newer."""
+    t = target(url)
+    engine = create_engine(t)
     try:
-        engine = sa.create_engine(url)
-    except Exception as exc:
-        raise LetiError(f"cannot open database {url}: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    try:
-        if create:
-            try:
-                metadata.create_all(engine)
-            except OperationalError as exc:
-                if "already exists" not in str(exc):
-                    raise
-                metadata.create_all(engine)  # another process created it at the same moment
-        with engine.begin() as c:
-            row = c.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")).first()
-            if row is None:
-                c.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(row[0]) > SCHEMA_VERSION:
-                raise LetiError(
-                    f"database {url} has schema version {row[0]}, newer than this leti-view",
-                    "upgrade leti-view",
-                )
+        settle(engine, t, create)
     except LetiError:
+        engine.dispose()
         raise
     except OperationalError as exc:
+        engine.dispose()
         reason = str(exc.orig) if exc.orig else str(exc)
         hint = "check the path and permissions, or pass --db with a writable location"
         if "readonly" in reason or "read-only" in reason:
             hint = "the database file or its folder is read-only; fix permissions or use --db"
-        raise LetiError(f"cannot use database {url}: {reason}", hint) from None
+        raise LetiError(f"cannot use database {t.shown}: {reason}", hint) from None
+    except DatabaseError as exc:
+        engine.dispose()
+        reason = str(exc.orig) if exc.orig else str(exc)
+        raise LetiError(
+            f"database {t.shown} is corrupt or not a leti database: {reason}",
+            "move it aside and rebuild, or import a previous export",
+        ) from None
+    return Database(engine, t.shown)
+
+
+def upgrade_db(url: str | None = None) -> Upgrade:
+    """``leti db upgrade``: migrate the database ``url`` names to this code's revision."""
+    t = target(url)
+    engine = create_engine(t)
+    try:
+        return upgrade(engine, t)
     except DatabaseError as exc:
         reason = str(exc.orig) if exc.orig else str(exc)
         raise LetiError(
-            f"database {url} is corrupt or not a leti database: {reason}",
-            "move it aside and rebuild, or import a previous export",
+            f"cannot upgrade database {t.shown}: {reason.splitlines()[0]}",
+            "restore it from a backup or an export; nothing was changed",
         ) from None
-    return Database(engine, url)
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    try:
-        cur.execute("PRAGMA journal_mode=WAL")
-    except Exception:
-        pass  # read-only media cannot switch journal mode; writes will fail clearly later
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
+    finally:
+        engine.dispose()

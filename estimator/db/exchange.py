@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from ..errors import LetiError
+from .engine import insert, writing
 from .schema import EXPORT_TABLES, UNIQUE_KEYS
 
 if TYPE_CHECKING:
@@ -45,7 +46,12 @@ def export(db: Database, path: Path, fmt: str) -> int:
 
 
 def import_file(db: Database, path: Path, fmt: str) -> dict[str, int]:
-    """Add rows that are not there yet; rows already present (same unique key) are kept."""
+    """Add rows that are not there yet; rows already present (same unique key) are kept.
+
+    Builds get new ids (the rows that point at them follow); other rows keep no id of theirs
+    but their unique key, so no explicit integer id is ever inserted and the engines'
+    sequences stay right. One transaction: a file that fails half-way adds nothing. A row that
+    a builder adds at the same moment is kept, like any row already there."""
     if fmt == "jsonl":
         rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     else:
@@ -53,29 +59,38 @@ def import_file(db: Database, path: Path, fmt: str) -> dict[str, int]:
             rows = [_csv_row(r) for r in csv.DictReader(f)]
     added = {name: 0 for name in EXPORT_TABLES}
     build_ids: dict[int, int] = {}
-    with db.engine.begin() as c:
-        for r in rows:
+    with writing(db.engine) as c:
+        for n, r in enumerate(rows, 1):
             name = r.pop("table", None)
             if name not in EXPORT_TABLES:
                 raise LetiError(f"{path}: row for unknown table {name!r}")
             table = EXPORT_TABLES[name]
             values = {k: _decode(v) for k, v in r.items() if k in table.c}
-            if name == "builds":
-                old = values.pop("id")
-                res = c.execute(table.insert().values(**values))
-                build_ids[old] = int(res.inserted_primary_key[0])
-                added[name] += 1
-                continue
-            if "build_id" in values and values["build_id"] is not None:
-                values["build_id"] = build_ids.get(values["build_id"], values["build_id"])
-            keys = UNIQUE_KEYS[name]
-            cond = sa.and_(*[table.c[k] == values[k] for k in keys])
-            if c.execute(sa.select(sa.literal(1)).select_from(table).where(cond)).first():
-                continue
-            if name != "devices":
-                values.pop("id", None)
-            c.execute(table.insert().values(**values))
-            added[name] += 1
+            try:
+                if name == "builds":
+                    old = values.pop("id")
+                    res = c.execute(table.insert().values(**values))
+                    build_ids[old] = int(res.inserted_primary_key[0])
+                    added[name] += 1
+                    continue
+                if values.get("build_id") is not None:
+                    values["build_id"] = build_ids.get(values["build_id"], values["build_id"])
+                if name != "devices":
+                    values.pop("id", None)
+                keys = UNIQUE_KEYS[name]
+                stmt = (
+                    insert(table, c.dialect.name)
+                    .values(**values)
+                    .on_conflict_do_nothing(index_elements=list(keys))
+                    .returning(table.c[keys[0]])
+                )
+                added[name] += int(c.execute(stmt).first() is not None)
+            except sa.exc.StatementError as exc:
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                raise LetiError(
+                    f"{path}: row {n} ({name}) cannot be stored: {reason}",
+                    "nothing was imported; is it a leti export?",
+                ) from None
     return added
 
 

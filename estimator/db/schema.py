@@ -2,14 +2,20 @@
 
 Measurements of single operators and of whole models carry the runtime that produced them;
 ``(device_id, config_key)`` and ``(device_id, model_sha256)`` uniqueness is what lets reruns
-resume and imports merge.
+resume and imports merge. ``work_leases`` is what lets several builders share one database.
+
+These tables are the schema at the newest revision in ``migrations/versions``; a change here
+needs a new revision there (``tests/test_migrations.py`` compares the two).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+# The Alembic revision these tables are at, and the same as an integer for ``leti_meta`` (which
+# versions of leti-view before Alembic read, and refuse when it is newer than theirs).
+SCHEMA_REVISION = "0002"
+SCHEMA_VERSION = int(SCHEMA_REVISION)
 metadata = sa.MetaData()
 
 
@@ -93,6 +99,18 @@ model_measurements = sa.Table(
     sa.Column("build_id", sa.Integer),
     sa.Column("measured_at", sa.String(32), nullable=False),
     sa.UniqueConstraint("device_id", "model_sha256", name="uq_model_measurement"),
+)
+
+# Who is measuring what right now: a builder leases the items it is about to measure so that
+# other builders on the same device profile skip them; a lease that expires (its builder died)
+# can be taken over. ``key`` is a work item's key: a config_key or a generated network's name.
+work_leases = sa.Table(
+    "work_leases",
+    metadata,
+    sa.Column("device_id", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),  # seconds since the epoch, database clock
 )
 
 meta = sa.Table(
