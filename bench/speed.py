@@ -53,7 +53,7 @@ def main() -> None:
         models.pop("small (face_landmark, 97 ops)")
         models = {"small (generated, 48 ops)": stacked(48, cache / "stacked_48.tflite"), **models}
 
-    from leti.estimator.tflite import read_model
+    from leti.estimator.graph import read_model
 
     rows, data = [], {}
     leti = [sys.executable, "-m", "leti.estimator.cli"]

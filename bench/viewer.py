@@ -29,7 +29,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["LETI_HOME"] = args.home
     from browser import browser_page, live_server
-    from leti.estimator.tflite import read_model
+    from leti.estimator.graph import read_model
     from leti.server.app import ViewerState
 
     rows, data = [], {}

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .tflite.graph import Node
+from .graph.nodes import Node
 
 _OPTION_KEYS = (
     "kernel_h",

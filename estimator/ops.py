@@ -23,7 +23,7 @@ WEIGHT_PREP_OPS = frozenset({"DEQUANTIZE", "DENSIFY"})
 # PAD alone takes 0.41 ms.
 PAD_MERGING_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D"})
 
-# Node roles (tflite.reader) that cost nothing per inference: constant-weight preparation done
+# Node roles (graph.reader) that cost nothing per inference: constant-weight preparation done
 # once, zero padding merged into the next convolution, and integer shape arithmetic.
 FREE_ROLES = ("weight_prep", "merged", "shape")
 

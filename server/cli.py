@@ -90,7 +90,7 @@ def serve(args: argparse.Namespace) -> int:
         path = Path(args.model)
     else:
         raise LetiError("no model given", "pass a .tflite file, or --demo for a generated one")
-    from leti.estimator.tflite import read_model
+    from leti.estimator.graph import read_model
 
     read_model(path)  # the same one-line errors as 'leti inspect' (missing, empty, truncated...)
     state = ViewerState(device=args.device, threads=args.threads, precision=args.precision,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leti.estimator.devices import DeviceSpec
+from leti.estimator.graph import ModelGraph, read_model
 from leti.estimator.predict.estimator import LatencyEstimator
 from leti.estimator.predict.store import NoEstimator
-from leti.estimator.tflite import ModelGraph, read_model
 
 from .jobs import JobManager
 

@@ -17,7 +17,7 @@ from leti.estimator.generate import netgen, singles
 from leti.estimator.generate.check import check_runs, check_single
 from leti.estimator.generate.config import GenerationError, OpConfig
 from leti.estimator.generate.suites import SMALL
-from leti.estimator.tflite import read_model
+from leti.estimator.graph import read_model
 
 
 def test_every_op_kind_has_a_small_config_in_the_smoke_suite():

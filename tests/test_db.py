@@ -24,7 +24,7 @@ from leti.estimator.generate.suites import (
     smoke,
     suite_configs,
 )
-from leti.estimator.tflite import read_model
+from leti.estimator.graph import read_model
 
 
 def leti(*args, **kw):

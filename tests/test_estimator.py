@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from leti.estimator.db import open_db
 from leti.estimator.devices import DeviceSpec
+from leti.estimator.graph import read_model
 from leti.estimator.predict.store import load, paths_for
 from leti.estimator.render import ESTIMATE_SCHEMA, MODEL_EXPLORER_SCHEMA
 from leti.estimator.services.estimate import load_estimator, stand_in_estimator
-from leti.estimator.tflite import read_model
 
 
 def leti(*args, home=None):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from leti.estimator.tflite import read_model
+from leti.estimator.graph import read_model
 
 
 def ops(graph):

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 from browser import ARTIFACTS, browser_page, live_server
 from leti.estimator.db import open_db
-from leti.estimator.tflite import read_model
+from leti.estimator.graph import read_model
 from leti.server.app import ViewerState
 
 pytestmark = pytest.mark.browser

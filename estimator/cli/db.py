@@ -14,6 +14,7 @@ from ..errors import LetiError
 from ..generate.suite_times import quoted
 from ..generate.suites import GRIDS, SUITES
 from ..render import text_table
+from ..services.claims import LEASE_S
 from .options import (
     COMMON,
     add_db_option,
@@ -48,6 +49,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     add_db_option(p)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--lease",
+        type=float,
+        default=LEASE_S,
+        metavar="SECONDS",
+        help="how long a claimed item stays this builder's if it dies (default "
+        f"{LEASE_S:.0f}); other builders on the same database take it over after that",
+    )
     p.set_defaults(func=run_build)
 
     p = dbsub.add_parser(
@@ -106,7 +115,8 @@ def run_build(args: argparse.Namespace) -> int:
 
     def work(i: int, dev) -> None:
         try:
-            results.append(run_build(db, dev, plan, show_progress=not args.no_progress, position=i))
+            results.append(run_build(db, dev, plan, show_progress=not args.no_progress,
+                                     position=i, lease_s=args.lease))  # fmt: skip
         except LetiError as exc:
             errors.append(f"{specs[i].text}: {exc}")
 

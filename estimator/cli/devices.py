@@ -49,8 +49,8 @@ def run_devices(args: argparse.Namespace) -> int:
 
 
 def run_measure(args: argparse.Namespace) -> int:
+    from ..graph import read_model
     from ..services.measure import measure_model
-    from ..tflite import read_model
 
     read_model(args.model)  # bad files fail here, before any device work
     spec = spec_from_args(args)

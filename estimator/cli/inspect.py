@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..graph import ModelGraph, read_model
 from ..render import text_table
-from ..tflite import ModelGraph, read_model
 from .options import COMMON
 
 

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..graph import read_model
 from ..render import RENDERERS, format_ms, render, text_table
-from ..tflite import read_model
 from .options import COMMON, add_db_option, add_device_options, database, spec_from_args
 
 

@@ -94,7 +94,7 @@ model_measurements = sa.Table(
     sa.Column("kind", sa.String(20), nullable=False),  # generated | user
     sa.Column("spec", sa.JSON),
     sa.Column("operators", sa.Integer),
-    sa.Column("graph", sa.LargeBinary),  # the model's skeleton (tflite.skeleton): its graph
+    sa.Column("graph", sa.LargeBinary),  # the model's skeleton (graph.skeleton): its graph
     *_timing_columns(),
     sa.Column("build_id", sa.Integer),
     sa.Column("measured_at", sa.String(32), nullable=False),

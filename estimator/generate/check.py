@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..features import op_kind
+from ..graph import ModelGraph, Node, read_model
 from ..logs import native_stderr
-from ..tflite import ModelGraph, Node, read_model
 from .config import GenerationError, OpConfig
 
 

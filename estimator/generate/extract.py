@@ -13,7 +13,7 @@ import copy
 import hashlib
 from typing import Any
 
-from ..tflite import ModelGraph, Node
+from ..graph import ModelGraph, Node
 
 
 def _schema() -> Any:

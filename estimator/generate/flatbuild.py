@@ -1,7 +1,7 @@
 """Write .tflite models directly: tensors, constant buffers and operators of one subgraph,
 serialised through LiteRT's flatbuffer schema (its object API), with no TensorFlow.
 
-Every output shape is computed by :mod:`leti.estimator.tflite.shapes`, the rules shape
+Every output shape is computed by :mod:`leti.estimator.graph.shapes`, the rules shape
 propagation uses on models read from disk; weights are drawn from a seeded generator, so the
 same spec always gives the same bytes. Options are given as the reader reports them
 (``{"padding": "SAME", "stride_h": 2, "fused_activation_function": "RELU"}``), so a model
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tflite.shapes import ShapeError, output_shapes, output_values
+from ..graph.shapes import ShapeError, output_shapes, output_values
 
 _DTYPES = {
     "FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "INT64": np.int64,

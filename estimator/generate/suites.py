@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LetiError
+from ..graph import Node, read_model
 from ..ops import ACTIVATION_OPS
-from ..tflite import Node, read_model
 from . import singles
 from .config import OpConfig
 from .singles import affordable

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..features import op_kind, op_record
-from ..tflite import Node, read_model
+from ..graph import Node, read_model
 from . import netgen, singles
 from .check import check_runs, check_single
 from .config import GenerationError, OpConfig

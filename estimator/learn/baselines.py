@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tflite import ModelGraph
+from ..graph import ModelGraph
 
 
 class FlopsProportional:

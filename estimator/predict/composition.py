@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..graph import Node
 from ..ops import SAME_COMPUTATION
-from ..tflite import Node
 
 OP_CLASSES = ("conv", "depthwise", "dense", "elementwise", "pool", "layout", "other")
 _CLASS = {

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from ..features import matrix, op_kind, op_record
+from ..graph import ModelGraph, Node, read_model
 from ..ops import FREE_ROLES, SAME_COMPUTATION
-from ..tflite import ModelGraph, Node, read_model
 from .composition import Composition, NodeFacts
 from .results import ModelEstimate, NodeEstimate
 from .runtime import Runtime

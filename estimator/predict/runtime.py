@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..features import op_kind
+from ..graph import Node
 from ..ops import FREE_ROLES, GPU_PRIOR_SUPPORTED
-from ..tflite import Node
 
 
 @dataclass

@@ -26,6 +26,7 @@ from ..generate.suites import dedupe, from_model, grid_configs, suite_configs
 from ..generate.work import WorkItem, extracted_items, fusion_item, network_item, op_item
 from ..timing import Timing
 from . import drift
+from .claims import LEASE_S, Claims
 from .context import fusion_probe, in_context, op_in_context
 from .measure import record_model_measurement
 
@@ -118,6 +119,7 @@ class Progress:
     remaining: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     count: dict[str, int] = field(default_factory=dict)
+    others: int = 0  # items another builder of the profile measured meanwhile
 
     def finished(self, kind: str, seconds: float) -> None:
         self.done += 1
@@ -163,8 +165,10 @@ def run_build(
     on_progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
     position: int = 0,
+    lease_s: float = LEASE_S,
 ) -> Progress:
-    """Measure everything in ``plan`` that ``device`` has not measured yet."""
+    """Measure everything in ``plan`` that ``device`` has not measured yet, sharing the work
+    with any other builder of the same device profile on the same database."""
     device.check()
     profile = device.profile
     db.upsert_device(profile)
@@ -178,8 +182,10 @@ def run_build(
     status, message = "done", ""
     reasons: list[str] = []
     checkpoints = len(todo) >= CHECKPOINTS_FROM
+    claims = Claims(db, profile.id, todo, lease_s)
     try:
-        for done, item in enumerate(todo):
+        for done, item in enumerate(claims):
+            _count_others(prog, claims)
             if cancel is not None and cancel.is_set():
                 status, message = "cancelled", "cancelled by the user"
                 break
@@ -187,7 +193,9 @@ def run_build(
                 _checkpoint(db, device, profile, build_id, done // drift.EVERY, prog)
             prog.current = item.label
             start = time.perf_counter()
-            reason = _measure(db, device, profile, item, build_id)
+            reason = _measure(db, device, profile, item, build_id, claims.owner)
+            if reason is not None and item.kind == "network":
+                db.release(profile.id, [item.key], claims.owner)  # not recorded: retried later
             if reason is None:
                 prog.measured += 1
             else:
@@ -197,6 +205,7 @@ def run_build(
                 _stop_if_systemic(db, profile.id, build_id, reasons, prog.measured)
             prog.finished(item.kind, time.perf_counter() - start)
             _tick(bar, prog, on_progress)
+        _count_others(prog, claims)
         if checkpoints and status == "done":
             _checkpoint(db, device, profile, build_id, len(todo) // drift.EVERY + 1, prog)
     except SystemicFailure as exc:
@@ -212,6 +221,7 @@ def run_build(
         status, message = "crashed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
+        claims.release()
         if bar is not None:
             bar.close()
         counts = dict(measured=prog.measured, skipped=prog.skipped, failed=prog.failed)
@@ -220,6 +230,14 @@ def run_build(
         if on_progress:
             on_progress(prog)
     return prog
+
+
+def _count_others(prog: Progress, claims: Claims) -> None:
+    """Items another builder measured meanwhile count as skipped (already in the database)."""
+    for item in claims.done_by_others[prog.others :]:
+        prog.skipped += 1
+        prog.remaining[item.kind] = prog.remaining.get(item.kind, 1) - 1
+    prog.others = len(claims.done_by_others)
 
 
 def _checkpoint(db: Database, device: Device, profile: DeviceProfile, build_id: int, k: int,
@@ -255,15 +273,18 @@ def _shape(reason: str) -> str:
 
 
 def _measure(
-    db: Database, device: Device, profile: DeviceProfile, item: WorkItem, build_id: int
-) -> str | None:
-    """Make and time one item and commit the result; the failure's reason, or None."""
+    db: Database, device: Device, profile: DeviceProfile, item: WorkItem, build_id: int,
+    owner: str,
+) -> str | None:  # fmt: skip
+    """Make and time one item and commit the result (which ends this builder's lease on it);
+    the failure's reason, or None."""
     try:
         built = item.make()
     except LetiError as exc:
         reason = str(exc)
         if item.kind != "network":  # a network that cannot be made is retried on a rerun
-            db.add_measurement(**_row(profile, build_id, item), status="failed", error=reason)
+            db.add_measurement(**_row(profile, build_id, item), status="failed", error=reason,
+                               owner=owner)  # fmt: skip
         return reason
     try:
         t = _timing(device, item, built)
@@ -273,15 +294,15 @@ def _measure(
         if item.kind != "network":
             db.add_measurement(**_row(profile, build_id, item), features=built.record,
                                model_sha256=hashlib.sha256(built.data).hexdigest(),
-                               status="failed", error=str(exc))  # fmt: skip
+                               status="failed", error=str(exc), owner=owner)  # fmt: skip
         return str(exc)
     if item.kind == "network":
         record_model_measurement(db, profile, built.data, t, name=item.key, kind="generated",
-                                 spec=item.config, build_id=build_id)  # fmt: skip
+                                 spec=item.config, build_id=build_id, owner=owner)  # fmt: skip
     else:
         db.add_measurement(**_row(profile, build_id, item), features=built.record,
                            model_sha256=hashlib.sha256(built.data).hexdigest(), status="ok",
-                           **t.columns())  # fmt: skip
+                           owner=owner, **t.columns())  # fmt: skip
     return None
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from ..db import Database
 from ..devices import DeviceSpec, open_device
+from ..graph import ModelGraph, read_model
 from ..learn.baselines import ConvOnly, FlopsProportional
 from ..learn.metrics import scores
-from ..tflite import ModelGraph, read_model
 from . import drift
 from .estimate import load_estimator, resolve_profile
 from .measure import measure_rounds, record_model_measurement

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..db import Database
 from ..devices import Device, DeviceProfile
-from ..tflite import read_model
-from ..tflite.skeleton import skeleton
+from ..graph import read_model
+from ..graph.skeleton import skeleton
 from ..timing import Timing
 
 
@@ -104,11 +104,14 @@ def record_model_measurement(
     kind: str,
     spec: dict | None = None,
     build_id: int | None = None,
+    owner: str | None = None,
 ) -> None:
-    """Store a whole-model timing (kind ``generated`` for a build's networks, ``user`` else)."""
+    """Store a whole-model timing (kind ``generated`` for a build's networks, ``user`` else);
+    ``owner``'s lease on the network ends with it."""
     graph = read_model(data, name)
     db.upsert_device(profile)
     db.add_model_measurement(
+        owner=owner,
         device_id=profile.id,
         model_sha256=hashlib.sha256(data).hexdigest(),
         name=name,

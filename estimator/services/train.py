@@ -14,14 +14,14 @@ from typing import Any
 from ..db import Database
 from ..devices.base import cli_args_for_id
 from ..errors import LetiError
+from ..graph import ModelGraph, read_model
+from ..graph.skeleton import restore
 from ..learn.composition import Network
 from ..learn.composition import fit as fit_composition
 from ..learn.op_models import MIN_SAMPLES, fit_op_type
 from ..learn.runtime import fit as fit_runtime
 from ..learn.throughput import fit as fit_throughput
 from ..predict.estimator import LatencyEstimator, OpModel
-from ..tflite import ModelGraph, read_model
-from ..tflite.skeleton import restore
 from . import drift
 
 # Below these a "trained" estimator would be a guess with a narrow interval: the smoke suite

@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from leti.estimator.tflite import read_model
+from leti.estimator.graph import read_model
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "gpu"
 LOG_FULL = (DATA / "lavapipe_face_landmark.log").read_text()

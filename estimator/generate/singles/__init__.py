@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...tflite import Node
-from ...tflite.shapes import ShapeError
+from ...graph import Node
+from ...graph.shapes import ShapeError
 from ..config import MAX_ELEMENTS, MAX_MACS, GenerationError, OpConfig
 from ..layers import Net
 

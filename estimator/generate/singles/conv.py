@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from ...tflite import Node
+from ...graph import Node
 from ..config import activation, channels, image, in_shape, tokens
 from ..layers import Net
 from . import single

@@ -8,8 +8,8 @@ import math
 import random
 from typing import Any
 
+from ...graph import Node
 from ...ops import ACTIVATION_OPS
-from ...tflite import Node
 from ..config import channels, image, in_shape, tokens
 from ..layers import Net
 from . import single

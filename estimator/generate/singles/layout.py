@@ -8,7 +8,7 @@ import math
 import random
 from typing import Any
 
-from ...tflite import Node
+from ...graph import Node
 from ..config import channels, image, in_shape, tokens
 from ..layers import Net
 from . import single

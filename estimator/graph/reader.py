@@ -23,7 +23,7 @@ from ..ops import PAD_MERGING_OPS, TRANSPOSE_CONV_CUSTOM, WEIGHT_PREP_OPS
 from . import costs, propagate
 from . import flatbuffers as fb
 from .dtypes import nbytes
-from .graph import ModelGraph, Node, Subgraph, Tensor
+from .nodes import ModelGraph, Node, Subgraph, Tensor
 
 SUPPORTED_SCHEMA_VERSION = 3
 FILE_IDENTIFIER = b"TFL3"

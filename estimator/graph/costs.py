@@ -20,7 +20,7 @@ from ..ops import (
 )
 
 if TYPE_CHECKING:
-    from .graph import Node, Tensor
+    from .nodes import Node, Tensor
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import costs
 from .dtypes import nbytes
-from .graph import ModelGraph, Tensor
+from .nodes import ModelGraph, Tensor
 from .shapes import ShapeError, output_shapes, output_values
 
 SHAPE_OPS = {"SHAPE"}
