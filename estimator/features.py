@@ -118,40 +118,60 @@ FEATURE_NAMES = (
 TILES = (8, 16)
 
 
-def matrix(recs: list[dict[str, Any]]) -> np.ndarray:
-    """Feature rows (nn-Meter's plus bytes, intensity and GPU slice facts), log-scaled.
+# The per-node quantities the feature matrix is computed from, one array each; made from
+# stored records (training), from graph nodes or from the column reader (prediction).
+TABLE_KEYS = ("h", "w", "cin", "ho", "wo", "cout", "kernel", "stride", "dilation", "same",
+              "act", "flops", "macs", "params", "b_in", "b_w", "b_out", "n_inputs", "in2",
+              "scalar")  # fmt: skip
 
-    Batched with numpy because prediction of a 250-op model computes 250 rows.
-    """
-    raw = np.empty((len(recs), 17))
+
+def table(recs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """The feature table of node records (:func:`op_record`'s dicts)."""
+    raw = np.empty((len(recs), len(TABLE_KEYS)))
     for i, rec in enumerate(recs):
         h, w, cin = _hwc(rec["in_shape"])
         ho, wo, cout = _hwc(rec["out_shape"])
         o = rec.get("options", {})
+        in2 = rec["in2_shape"]
         raw[i] = (
             h, w, cin, ho, wo, cout,
             o.get("kernel_h", 1), o.get("stride_h", 1), o.get("dilation_h_factor", 1),
             1.0 if o.get("padding", "SAME") == "SAME" else 0.0,
             _ACT.get(o.get("fused_activation_function", "NONE"), 0),
             rec["flops"], rec["macs"], rec["params"],
-            rec["bytes_in"], rec["bytes_w"], rec["bytes_out"],
+            rec["bytes_in"], rec["bytes_w"], rec["bytes_out"], rec.get("n_inputs", 1),
+            np.log1p(np.prod(in2)) if in2 else 0.0,
+            1.0 if rec["params"] == 1 and rec["bytes_w"] <= 8 else 0.0,
         )  # fmt: skip
-    h, w, cin, ho, wo, cout, k, s, d, same, act, flops, macs, params, b_in, b_w, b_out = raw.T
-    n_inputs = np.array([rec.get("n_inputs", 1) for rec in recs], dtype=float)
+    return dict(zip(TABLE_KEYS, raw.T, strict=True))
+
+
+def matrix(recs: list[dict[str, Any]]) -> np.ndarray:
+    """Feature rows of node records (see :func:`from_table`)."""
+    return from_table(table(recs))
+
+
+def from_table(t: dict[str, np.ndarray]) -> np.ndarray:
+    """Feature rows (nn-Meter's plus bytes, intensity and GPU slice facts), log-scaled, for
+    every node of a feature table at once."""
+    h, w, cin, ho, wo, cout = (t[k] for k in ("h", "w", "cin", "ho", "wo", "cout"))
+    flops, macs, params = t["flops"], t["macs"], t["params"]
+    b_in, b_w, b_out = t["b_in"], t["b_w"], t["b_out"]
     total = b_in + b_w + b_out
     cin_sl, cout_sl = np.ceil(cin / 4), np.ceil(cout / 4)
     lg = np.log1p
     cols = [
-        lg(h), lg(w), lg(cin), lg(cout), lg(ho), k, s, d, same, act,
+        lg(h), lg(w), lg(cin), lg(cout), lg(ho), t["kernel"], t["stride"], t["dilation"],
+        t["same"], t["act"],
         lg(flops), lg(macs), lg(params), lg(b_in), lg(b_w), lg(b_out), lg(total),
         flops / np.maximum(total, 1), cin_sl, cout_sl, lg(ho * wo * cout_sl),
         cin_sl * 4 / cin - 1, cout_sl * 4 / cout - 1, lg(h * w * cin), lg(ho * wo * cout),
-        n_inputs,
-        *(lg(flops * np.ceil(cout / t) * t / cout) for t in TILES),
+        t["n_inputs"],
+        *(lg(flops * np.ceil(cout / k) * k / cout) for k in TILES),
         np.log(cout / cin),
         # the second operand: a full tensor, one value per channel, or none (a constant)
-        np.array([np.log1p(np.prod(r["in2_shape"])) if r["in2_shape"] else 0.0 for r in recs]),
+        t["in2"],
         # x * 0.5 runs on a fast path; x * per-channel constant on a thin map does not
-        np.array([1.0 if r["params"] == 1 and r["bytes_w"] <= 8 else 0.0 for r in recs]),
+        t["scalar"],
     ]  # fmt: skip
     return np.stack(cols, axis=1)

@@ -51,7 +51,7 @@ def test_training_on_the_micro_benchmark_alone_is_refused(tmp_path, monkeypatch)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "too few to train a calibrated estimator" in r.stderr
     assert "leti db build --device host --suite default" in r.stderr
-    assert not list((tmp_path / "estimators").glob("*.joblib"))
+    assert not list((tmp_path / "estimators").glob("*.json"))
 
 
 def test_estimate_hint_names_the_build_before_the_training(tf_model, tmp_path):

@@ -136,7 +136,10 @@ def test_train_report_has_per_op_metrics(trained_home):
     ops = {r["op"]: r for r in meta["report"]["op_types"]}
     conv = ops["CONV_2D"]
     assert conv["samples"] == 9 and set(conv["metrics"]) >= {"mape", "within_5", "within_10", "r2"}
-    assert meta["versions"]["scikit-learn"] and meta["feature_schema"]
+    assert meta["format"] == 2 and meta["feature_schema"]
+    files = {m["file"] for m in meta["op_models"].values()}
+    folder = paths_for(load_id(trained_home), trained_home / "estimators")[0] / meta["arrays"]
+    assert {p.name for p in folder.iterdir()} == files | {"fitted.joblib"}  # one per op kind
 
 
 def load_id(home):
@@ -158,21 +161,27 @@ def test_incompatible_or_corrupt_estimator(trained_home, tf_model, tmp_path):
     home = tmp_path / "copy"
     shutil.copytree(trained_home, home)
     device_id = load_id(home)
-    model_path, meta_path = paths_for(device_id, home / "estimators")
+    arrays, meta_path = paths_for(device_id, home / "estimators")
     meta = json.loads(meta_path.read_text())
-    meta["versions"]["scikit-learn"] = "0.1"
+    meta["format"] = 1  # what leti-view saved before estimators were compiled
     meta_path.write_text(json.dumps(meta))
     r = leti("estimate", str(tf_model("conv")), home=home)
-    assert r.returncode == 2 and "scikit-learn 0.1" in r.stderr and "leti train" in r.stderr
-    meta["versions"]["scikit-learn"] = json.loads(
-        (trained_home / "estimators" / meta_path.name).read_text()
-    )["versions"]["scikit-learn"]
+    assert r.returncode == 2 and "another format" in r.stderr and "leti train" in r.stderr
+    saved = json.loads((trained_home / "estimators" / meta_path.name).read_text())
+    meta["format"] = saved["format"]
     meta_path.write_text(json.dumps(meta))
-    model_path.write_bytes(b"garbage, not a pickle")
+    conv = arrays / meta["arrays"] / meta["op_models"]["CONV_2D"]["file"]
+    conv.write_bytes(b"garbage, not arrays")
     r = leti("estimate", str(tf_model("conv")), home=home)
     assert r.returncode == 2 and "cannot be loaded" in r.stderr and "Traceback" not in r.stderr
     with pytest.raises(Exception, match="cannot be loaded"):
+        load(device_id, folder=home / "estimators").predict(tf_model("conv"))
+    conv.unlink()
+    with pytest.raises(Exception, match="files are missing"):
         load(device_id, folder=home / "estimators")
+    meta_path.write_text("{ not json")
+    r = leti("estimate", str(tf_model("conv")), home=home)
+    assert r.returncode == 2 and "cannot be loaded" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch):
@@ -225,9 +234,16 @@ def test_adaptive_sampling_targets_high_error(trained_home, tmp_path, monkeypatc
 
 
 def test_estimate_and_inspect_stay_light(trained_home, tf_model):
-    """Reading and estimating never import TensorFlow, and a host estimate never SQLAlchemy."""
+    """Reading and estimating never import TensorFlow, and a host estimate never SQLAlchemy;
+    scikit-learn, SciPy and joblib are made unimportable, and the estimate still works (the
+    trained estimator is compiled arrays)."""
     code = (
         "import sys, contextlib, io\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('sklearn', 'scipy', 'joblib'):\n"
+        "            raise ImportError(f'{name} is blocked by the test')\n"
+        "sys.meta_path.insert(0, Block())\n"
         "from leti.estimator.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main(sys.argv[1:]) == 0\n"

@@ -24,12 +24,13 @@ SHAPE_OPS = {"SHAPE"}
 
 
 def needed(graph: ModelGraph) -> bool:
-    """Worth resolving: some tensor is dynamic, or a shape is computed at run time."""
+    """Worth resolving: a shape is computed at run time, or some tensor's size is unknown
+    beyond its batch dimension (a batch of -1 runs as the stored shape's, usually 1)."""
     for node in graph.nodes:
         if node.op in SHAPE_OPS:
             return True
-        for t in node.outputs:
-            if any(d < 0 for d in t.shape_signature):
+        for t in node.inputs + node.outputs:
+            if any(d < 0 for d in t.shape) or any(d < 0 for d in t.shape_signature[1:]):
                 return True
     return False
 

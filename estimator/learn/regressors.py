@@ -20,13 +20,14 @@ from sklearn.ensemble import (
 
 from ..features import FEATURE_NAMES
 
-_FLOPS = [FEATURE_NAMES.index(f) for f in ("log_flops", "log_flops_pad8", "log_flops_pad16")]
-_BYTES = FEATURE_NAMES.index("log_bytes_total")
+FLOPS_COLUMNS = [FEATURE_NAMES.index(f) for f in ("log_flops", "log_flops_pad8", "log_flops_pad16")]
+BYTES_COLUMN = FEATURE_NAMES.index("log_bytes_total")
 
 
 def _design(X: np.ndarray) -> np.ndarray:
     """Roofline columns: a constant, FLOPs (plain and channel-tile padded), bytes moved."""
-    return np.column_stack([np.ones(len(X)), np.expm1(X[:, _FLOPS]), np.expm1(X[:, _BYTES])])
+    flops, nbytes = np.expm1(X[:, FLOPS_COLUMNS]), np.expm1(X[:, BYTES_COLUMN])
+    return np.column_stack([np.ones(len(X)), flops, nbytes])
 
 
 class ResidualOverRoofline(RegressorMixin, BaseEstimator):

@@ -1,7 +1,12 @@
 """Save and load trained estimators, refusing incompatible ones with the command that fixes it.
 
-Metadata sits in a JSON file beside the joblib pickle so it can be checked before anything is
-unpickled: a pickle from another scikit-learn version can fail in obscure ways.
+A trained estimator is a JSON file (metadata, the composition, runtime facts, throughput and
+each op kind's interval) and a folder of compiled regressors, one ``.npz`` per op kind
+(:mod:`.compiled`): loading needs neither scikit-learn nor unpickling, and an op kind's arrays
+are read only when a model holding it is predicted. scikit-learn's fitted models are kept
+beside them (``fitted.joblib``) for inspection; prediction never reads that file. Saving
+writes a new folder, then the JSON that names it, then removes the old folder, so a reader
+never sees half an estimator.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ import datetime as dt
 import hashlib
 import json
 import re
+import shutil
+import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +25,60 @@ from .. import __version__
 from ..errors import LetiError
 from ..features import FEATURE_NAMES
 from ..paths import estimators_dir
-from .estimator import LatencyEstimator
+from .compiled import Compiled, LazyCompiled
+from .compiled import save as save_arrays
+from .composition import Composition
+from .estimator import LatencyEstimator, OpModel
+from .runtime import Runtime
+from .throughput import Throughput
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FITTED = "fitted.joblib"
 FEATURE_SCHEMA = hashlib.sha1(",".join(FEATURE_NAMES).encode()).hexdigest()[:12]
 
 
-def _slug(device_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", device_id)
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
 def paths_for(device_id: str, folder: Path | None = None) -> tuple[Path, Path]:
+    """(the folder that holds the estimator's arrays folders, its JSON file)."""
     base = (folder or estimators_dir()) / _slug(device_id)
-    return base.with_suffix(".joblib"), base.with_suffix(".json")
+    return base, base.with_suffix(".json")
 
 
 def _versions() -> dict[str, str]:
     import numpy
-    import sklearn
 
-    return {"leti": __version__, "scikit-learn": sklearn.__version__, "numpy": numpy.__version__}
+    return {"leti": __version__, "numpy": numpy.__version__}
 
 
 def save(est: LatencyEstimator, report: dict[str, Any], folder: Path | None = None) -> Path:
-    import joblib
+    """Compile every op kind's regressor and write the estimator; ``est`` keeps the compiled
+    models, so what the caller goes on to predict with is what was saved."""
+    from ..learn.compile import compile_regressor
 
-    model_path, meta_path = paths_for(est.device_id, folder)
+    arrays_root, meta_path = paths_for(est.device_id, folder)
+    arrays_root.mkdir(parents=True, exist_ok=True)
+    name = uuid.uuid4().hex[:12]
+    arrays = arrays_root / name
+    arrays.mkdir()
+    op_models: dict[str, Any] = {}
+    fitted = {k: m.model for k, m in est.op_models.items()
+              if not isinstance(m.model, Compiled | LazyCompiled)}  # fmt: skip
+    if fitted:  # scikit-learn's own models, for whoever inspects or refits them; never loaded
+        import joblib
+
+        joblib.dump(fitted, arrays / FITTED, compress=3)
+    for kind, m in sorted(est.op_models.items()):
+        model = m.model
+        if not isinstance(model, Compiled | LazyCompiled):
+            model = compile_regressor(model)
+        file = f"{_slug(kind)}.npz"
+        save_arrays(model.model if isinstance(model, LazyCompiled) else model, arrays / file)
+        m.model = model
+        op_models[kind] = {"name": m.name, "samples": m.samples, "metrics": m.metrics,
+                           "log_q10": m.log_q10, "log_q90": m.log_q90, "file": file}  # fmt: skip
     meta = {
         "format": FORMAT_VERSION,
         "device": est.device_id,
@@ -50,14 +86,23 @@ def save(est: LatencyEstimator, report: dict[str, Any], folder: Path | None = No
         "versions": _versions(),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "data_hash": report.get("data_hash"),
+        "arrays": name,
+        "calibrated": est.calibrated,
+        "op_models": op_models,
+        "throughput": asdict(est.throughput),
+        "composition": asdict(est.composition),
+        "runtime": asdict(est.runtime),
         "report": report,
     }
-    est.metadata = {**est.metadata, **{k: v for k, v in meta.items() if k != "report"}}
-    tmp = model_path.with_suffix(".joblib.part")
-    joblib.dump(est, tmp, compress=3)
-    tmp.replace(model_path)
-    meta_path.write_text(json.dumps(meta, indent=1, default=float))
-    return model_path
+    est.metadata = {**est.metadata, **{k: meta[k] for k in ("device", "trained_at",
+                                                            "data_hash", "versions")}}  # fmt: skip
+    tmp = meta_path.with_suffix(".json.part")
+    tmp.write_text(json.dumps(meta, indent=1, default=float))
+    tmp.replace(meta_path)
+    for old in arrays_root.iterdir():  # earlier trainings' arrays; readers now use the new one
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return meta_path
 
 
 def read_metadata(device_id: str, folder: Path | None = None) -> dict[str, Any] | None:
@@ -79,9 +124,11 @@ def load(
 ) -> LatencyEstimator:
     """The trained estimator of ``device_id``; ``device_args`` names it in the fixing command."""
     fix = f"run 'leti train {device_args}'"
-    model_path, _ = paths_for(device_id, folder)
+    arrays_root, meta_path = paths_for(device_id, folder)
     meta = read_metadata(device_id, folder)
-    if meta is None or not model_path.exists():
+    if meta is None:
+        if meta_path.exists():
+            raise LetiError(f"the estimator file {meta_path} cannot be loaded (not JSON)", fix)
         raise NoEstimator(
             f"no trained estimator for device {device_id}",
             f"measure it with 'leti db build {device_args} --suite default', then run "
@@ -90,25 +137,41 @@ def load(
     if meta.get("format") != FORMAT_VERSION or meta.get("feature_schema") != FEATURE_SCHEMA:
         raise LetiError(
             f"the estimator for {device_id} was trained by leti-view "
-            f"{meta.get('versions', {}).get('leti', '?')} with another feature schema",
-            f"{fix} to retrain it with this version",
+            f"{meta.get('versions', {}).get('leti', '?')} in another format",
+            f"{fix} to retrain it with this version (takes a minute; the measurements are kept)",
         )
-    now = _versions()
-    then = meta.get("versions", {})
-    if then.get("scikit-learn") != now["scikit-learn"]:
-        raise LetiError(
-            f"the estimator for {device_id} was trained with scikit-learn "
-            f"{then.get('scikit-learn')}, this is {now['scikit-learn']}",
-            f"{fix} to retrain it (takes a minute; the measurements are kept)",
-        )
-    import joblib
-
     try:
-        est = joblib.load(model_path)
-    except Exception as exc:
+        arrays = arrays_root / meta["arrays"]
+        op_models = {
+            kind: OpModel(
+                kind,
+                m["name"],
+                LazyCompiled(arrays / m["file"], fix),
+                m["samples"],
+                m["metrics"],
+                m["log_q10"],
+                m["log_q90"],
+            )  # fmt: skip
+            for kind, m in meta["op_models"].items()
+        }
+        est = LatencyEstimator(
+            device_id,
+            op_models,
+            Throughput(**meta["throughput"]),
+            composition=Composition(**meta["composition"]),
+            runtime=Runtime(**meta["runtime"]),
+            metadata={
+                k: meta[k] for k in ("device", "trained_at", "data_hash", "versions", "report")
+            },  # fmt: skip
+            calibrated=meta["calibrated"],
+        )
+    except (KeyError, TypeError) as exc:
+        raise LetiError(f"the estimator file {meta_path} cannot be loaded ({exc!r})", fix) from None
+    missing = [m.model.path.name for m in op_models.values() if not m.model.path.exists()]
+    if missing:
         raise LetiError(
-            f"the estimator file {model_path} cannot be loaded ({type(exc).__name__})", fix
-        ) from None
-    if not isinstance(est, LatencyEstimator):
-        raise LetiError(f"{model_path} is not a leti estimator", fix)
+            f"the estimator for {device_id} cannot be loaded: {len(missing)} of its files are "
+            f"missing ({', '.join(missing[:3])})",
+            fix,
+        )
     return est

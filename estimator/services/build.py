@@ -87,8 +87,8 @@ def make_plan(
         configs += adaptive_configs(adaptive_report["report"], adaptive, seed)
         sources.append(f"adaptive:{adaptive}")
     ops = [op_item(c) for c in dedupe(configs)]
-    unique_cuts = list({c.key: c for c in cuts}.values())
-    items = interleave(ops + unique_cuts + probes, nets)
+    singles = list({i.key: i for i in ops + cuts + probes}.values())  # one item per key
+    items = interleave(singles, list({n.key: n for n in nets}.values()))
     if not items:
         raise LetiError("nothing to build", "pass --suite, --grid, --from-model or --adaptive")
     return Plan(items, suite, sources, notes)

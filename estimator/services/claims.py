@@ -15,9 +15,12 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from ..db import Database
 from ..generate.work import WorkItem
+
+if TYPE_CHECKING:  # the CLI reads LEASE_S without opening a database
+    from ..db import Database
 
 LEASE_S = 300.0  # longer than any one item takes; renewed between items
 WINDOW = 8  # items claimed at a time

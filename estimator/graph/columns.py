@@ -1,0 +1,447 @@
+"""Every node of a model as arrays, read from the flatbuffer with numpy: the fast path of
+prediction, where an architecture search asks for thousands of models a second.
+
+The object reader (:mod:`.reader`) builds a Python object per tensor and node and decodes
+every option; this reader computes, for all nodes at once, only what features, prediction and
+composition read: the feature table (:data:`~leti.estimator.features.TABLE_KEYS`), op kinds,
+roles and the composition's per-node facts. Models it does not handle (dynamic shapes that
+need propagation, unknown schema versions, damaged files) return None and take the object
+path; ``tests/test_columns.py`` holds the two readers to identical results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..ops import (
+    ELEMENTWISE_BINARY,
+    ELEMENTWISE_UNARY_COST,
+    NORMALIZATIONS,
+    PAD_MERGING_OPS,
+    POOLS,
+    REDUCTIONS,
+    TRANSPOSE_CONV_CUSTOM,
+    WEIGHT_PREP_OPS,
+)  # fmt: skip
+from .dtypes import DTYPE_SIZES
+from .schema_tables import ACTIVATIONS, BUILTIN_OPERATORS, BUILTIN_OPTIONS, TENSOR_TYPES
+
+_SIZE = np.array([DTYPE_SIZES.get(t, 4) for t in TENSOR_TYPES], float)
+_INTS = np.array([t in ("INT32", "INT64") for t in TENSOR_TYPES])
+_QUANT = np.array([t in ("INT8", "UINT8", "INT16") for t in TENSOR_TYPES])
+_FEATURE_ACT = {"NONE": 0, "RELU": 1, "RELU6": 2, "RELU_N1_TO_1": 3, "TANH": 4, "SIGN_BIT": 5}
+_ACT_CODE = np.array([_FEATURE_ACT.get(a, 0) for a in ACTIVATIONS], float)
+# option table -> field numbers of (padding, stride_h, fused activation, dilation_h,
+# filter_height, filter_width, keep_num_dims); -1: the table has no such field
+_FIELDS = {
+    "Conv2DOptions": (0, 2, 3, 5, -1, -1, -1),
+    "DepthwiseConv2DOptions": (0, 2, 4, 6, -1, -1, -1),
+    "Pool2DOptions": (0, 2, 5, -1, 4, 3, -1),
+    "TransposeConvOptions": (0, 2, 3, -1, -1, -1, -1),
+    "FullyConnectedOptions": (-1, -1, 0, -1, -1, -1, 2),
+    "AddOptions": (-1, -1, 0, -1, -1, -1, -1),
+    "SubOptions": (-1, -1, 0, -1, -1, -1, -1),
+    "MulOptions": (-1, -1, 0, -1, -1, -1, -1),
+    "DivOptions": (-1, -1, 0, -1, -1, -1, -1),
+    "ConcatenationOptions": (-1, -1, 1, -1, -1, -1, -1),
+    "L2NormOptions": (-1, -1, 0, -1, -1, -1, -1),
+}
+_SIZES = {"stride_h": 4, "dilation_h": 4, "filter_h": 4, "filter_w": 4}
+MAX_RANK = 6
+
+
+class Unsupported(Exception):
+    """A model this reader leaves to the object reader."""
+
+
+class _Buf:
+    """Typed views of a flatbuffer, and vectorised table access over many tables at once."""
+
+    def __init__(self, data: bytes) -> None:
+        self.n = len(data)
+        self.u8 = np.frombuffer(data, np.uint8)
+        self.u16 = np.frombuffer(data, np.uint16, count=self.n // 2)
+        self.i32 = np.frombuffer(data, np.int32, count=self.n // 4)
+        self.u32 = self.i32.view(np.uint32)
+
+    def fields(self, tables: np.ndarray, n: int) -> np.ndarray:
+        """[tables x n] absolute positions of each table's first n fields (0: absent)."""
+        vt = tables - self.i32[tables >> 2]
+        size = self.u16[vt >> 1].astype(np.int64)
+        slots = 4 + 2 * np.arange(n)
+        ok = slots[None, :] < size[:, None]
+        offs = self.u16[np.where(ok, vt[:, None] + slots[None, :], vt[:, None]) >> 1]
+        offs = np.where(ok, offs, 0).astype(np.int64)
+        return np.where(offs > 0, tables[:, None] + offs, 0)
+
+    def deref(self, pos: np.ndarray) -> np.ndarray:
+        return pos + self.u32[pos >> 2].astype(np.int64)
+
+    def vectors(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(element start, length) of the vectors referenced at ``pos`` (0: absent, empty)."""
+        present = pos > 0
+        vec = np.where(present, self.deref(np.where(present, pos, 0)), 0)
+        length = np.where(present, self.u32[vec >> 2], 0).astype(np.int64)
+        return vec + 4, length
+
+    def tables(self, pos: int) -> np.ndarray:
+        if not pos:
+            return np.zeros(0, np.int64)
+        start, length = self.vectors(np.array([pos], np.int64))
+        slots = start[0] + 4 * np.arange(length[0])
+        return slots + self.u32[slots >> 2].astype(np.int64)
+
+    def ragged(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The int32 vectors at ``pos``, flattened, and their lengths."""
+        start, length = self.vectors(pos)
+        total = int(length.sum())
+        owner = np.repeat(np.arange(len(pos)), length)
+        within = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+        return self.i32[(start[owner] + 4 * within) >> 2].astype(np.int64), length
+
+    def scalar(self, pos: np.ndarray, size: int, default: float) -> np.ndarray:
+        """Scalars of ``size`` bytes (1 or 4, signed) at ``pos``, ``default`` where absent."""
+        got = pos > 0
+        if size == 1:
+            values = self.u8[np.where(got, pos, 0)].astype(np.int64)
+        else:
+            values = self.i32[np.where(got, pos, 0) >> 2].astype(np.int64)
+        return np.where(got, values, default)
+
+
+@dataclass
+class ModelColumns:
+    """One model's nodes as arrays (see the module docstring)."""
+
+    kind: np.ndarray  # object: the op kind ("CONV_2D", "CONV_2D:INT8", "CUSTOM:...")
+    op: np.ndarray  # object: the op type
+    role: np.ndarray  # object: compute | weight_prep | merged | shape | custom
+    subgraph: np.ndarray
+    table: dict[str, np.ndarray]  # the feature table
+    cout: np.ndarray  # output channels (last dimension of the first output)
+    producer: np.ndarray  # the node whose output is the first activation input, -1: none
+    single_reader: np.ndarray  # bool: that input has no other reader
+
+
+def read_columns(data: bytes) -> ModelColumns:
+    """The columns of a .tflite model; raises :class:`Unsupported` for models the object
+    reader must take (dynamic shapes, several schema versions, damaged files)."""
+    try:
+        return _read(_Buf(data))
+    except (IndexError, ValueError, OverflowError) as exc:
+        raise Unsupported(str(exc)) from None
+
+
+def _read(b: _Buf) -> ModelColumns:
+    if b.n < 8 or bytes(b.u8[4:8]) != b"TFL3":
+        raise Unsupported("not a TFLite model")
+    root = np.array([b.u32[0]], np.int64)
+    f_version, f_codes, f_subgraphs, _, f_buffers = b.fields(root, 5)[0]
+    if not f_version or b.u32[f_version >> 2] != 3:
+        raise Unsupported("schema version")
+    buffer_size = _buffer_sizes(b, int(f_buffers))
+    names, customs = _opcodes(b, int(f_codes))
+    parts = [_subgraph(b, sg, s, buffer_size, names, customs)
+             for s, sg in enumerate(b.tables(int(f_subgraphs)))]  # fmt: skip
+    if not parts:
+        raise Unsupported("no subgraphs")
+    out = parts[0]
+    if len(parts) > 1:
+        offset = np.cumsum([0] + [len(p.kind) for p in parts[:-1]])
+        out = ModelColumns(
+            kind=np.concatenate([p.kind for p in parts]),
+            op=np.concatenate([p.op for p in parts]),
+            role=np.concatenate([p.role for p in parts]),
+            subgraph=np.concatenate([p.subgraph for p in parts]),
+            table={k: np.concatenate([p.table[k] for p in parts]) for k in parts[0].table},
+            cout=np.concatenate([p.cout for p in parts]),
+            producer=np.concatenate(
+                [
+                    np.where(p.producer >= 0, p.producer + o, -1)
+                    for p, o in zip(parts, offset, strict=True)
+                ]
+            ),  # fmt: skip
+            single_reader=np.concatenate([p.single_reader for p in parts]),
+        )
+    return out
+
+
+def _buffer_sizes(b: _Buf, f_buffers: int) -> np.ndarray:
+    tables = b.tables(f_buffers)
+    if not len(tables):
+        return np.zeros(0, np.int64)
+    f = b.fields(tables, 3)
+    if (f[:, 1] > 0).any():  # weights kept after the flatbuffer (offset/size): object reader
+        raise Unsupported("external buffers")
+    start, size = b.vectors(f[:, 0])
+    if int((start + size).max(initial=0)) > b.n:
+        raise Unsupported("truncated")
+    return size
+
+
+def _opcodes(b: _Buf, f_codes: int) -> tuple[list[str], list[bool]]:
+    names, customs = [], []
+    for table in b.tables(f_codes):
+        f_dep, f_custom, _, f_code = b.fields(np.array([table]), 4)[0]
+        dep = int(b.u8[f_dep]) if f_dep else 0
+        code = max(int(b.i32[f_code >> 2]) if f_code else 0, dep if dep < 128 else 0)
+        name = BUILTIN_OPERATORS[code] if code < len(BUILTIN_OPERATORS) else f"UNKNOWN_{code}"
+        if name == "CUSTOM":
+            start, n = b.vectors(np.array([f_custom]))
+            text = bytes(b.u8[start[0] : start[0] + n[0]]).decode("utf-8", "replace")
+            name = f"CUSTOM:{text or 'unnamed'}"
+        names.append(name)
+        customs.append(name.startswith("CUSTOM:"))
+    return names, customs
+
+
+def _subgraph(b: _Buf, sg: int, s: int, buffer_size: np.ndarray, names: list[str],
+              customs: list[bool]) -> ModelColumns:  # fmt: skip
+    f_tensors, _, f_outputs, f_ops, _ = b.fields(np.array([sg]), 5)[0]
+    t = _tensors(b, b.tables(int(f_tensors)), buffer_size)
+    ops = b.tables(int(f_ops))
+    n = len(ops)
+    f = b.fields(ops, 5)
+    code = b.scalar(f[:, 0], 4, 0)
+    if n and code.max() >= len(names):
+        raise Unsupported("missing opcode")
+    op = np.array([names[c] for c in code], dtype=object) if n else np.zeros(0, object)
+    custom = np.array([customs[c] for c in code], bool) if n else np.zeros(0, bool)
+    ins, in_len = b.ragged(f[:, 1])
+    outs, out_len = b.ragged(f[:, 2])
+    keep = ins >= 0  # -1: an absent optional input, dropped as the object reader does
+    in_node = np.repeat(np.arange(n), in_len)[keep]
+    ins = ins[keep]
+    in_len = np.bincount(in_node, minlength=n)
+    out_node = np.repeat(np.arange(n), out_len)
+    if (ins.size and ins.max() >= t.count) or (outs.size and outs.max() >= t.count):
+        raise Unsupported("missing tensor")
+    if t.dynamic.any() or (op == "SHAPE").any():
+        raise Unsupported("shapes computed at run time: shape propagation needed")
+    in_pos = np.arange(len(ins)) - np.repeat(np.cumsum(in_len) - in_len, in_len)
+    const = t.const.copy()
+    role = np.full(n, "compute", dtype=object)
+    role[custom] = "custom"
+    starts = np.cumsum(in_len) - in_len
+    out_starts = np.cumsum(out_len) - out_len
+    for p in np.flatnonzero(np.isin(op, list(WEIGHT_PREP_OPS)) & ~custom & (in_len > 0)):
+        # in operator order: what one prepares, the next may prepare further (DENSIFY, then
+        # DEQUANTIZE); once prepared, outputs are weights to their consumers
+        if const[ins[starts[p] : starts[p] + in_len[p]]].all():
+            role[p] = "weight_prep"
+            const[outs[out_starts[p] : out_starts[p] + out_len[p]]] = True
+    tiny_int = _INTS[t.dtype] & (t.numel <= 64)
+    shape = (out_len > 0) & (np.bincount(in_node, ~tiny_int[ins], minlength=n) == 0) & (
+        np.bincount(out_node, ~tiny_int[outs], minlength=n) == 0) & (role == "compute")  # fmt: skip
+    role[shape] = "shape"
+    first = _nth(ins, in_node, in_pos, n, 0)
+    second = _nth(ins, in_node, in_pos, n, 1)
+    third = _nth(ins, in_node, in_pos, n, 2)
+    out0 = _nth(outs, out_node, np.arange(len(outs)) - np.repeat(out_starts, out_len), n, 0)
+    acts = ~const[ins]
+    act_node = in_node[acts]
+    act_len = np.bincount(act_node, minlength=n)
+    act_pos = np.arange(len(act_node)) - np.repeat(np.cumsum(act_len) - act_len, act_len)
+    a0 = _nth(ins[acts], act_node, act_pos, n, 0)
+    a1 = _nth(ins[acts], act_node, act_pos, n, 1)
+    opts = _options(b, b.scalar(f[:, 3], 1, 0), f[:, 4])
+    _mark_merged_pads(role, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
+                      const, b, int(f_outputs))  # fmt: skip
+    table = _table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first, second,
+                   third, out0, a0, a1, opts, n)  # fmt: skip
+    kind = op.copy()
+    quant = (a0 >= 0) & _QUANT[t.dtype[np.maximum(a0, 0)]] & ~custom & ~np.isin(
+        op, ["QUANTIZE", "DEQUANTIZE"])  # fmt: skip
+    kind[quant] = [f"{o}:INT8" for o in op[quant]]
+    readers = np.bincount(ins, minlength=t.count)
+    producer_of = np.full(t.count, -1)
+    producer_of[outs] = out_node
+    return ModelColumns(
+        kind=kind, op=op, role=role, subgraph=np.full(n, s), table=table,
+        cout=np.where(out0 >= 0, t.last[np.maximum(out0, 0)], 0).astype(float),
+        producer=np.where(a0 >= 0, producer_of[np.maximum(a0, 0)], -1),
+        single_reader=(a0 >= 0) & (readers[np.maximum(a0, 0)] == 1),
+    )  # fmt: skip
+
+
+@dataclass
+class _Tensors:
+    count: int
+    dims: np.ndarray  # [tensors x MAX_RANK], padded with 1
+    rank: np.ndarray
+    dtype: np.ndarray
+    numel: np.ndarray
+    nbytes: np.ndarray
+    const: np.ndarray
+    dynamic: np.ndarray
+    last: np.ndarray  # the last dimension (0 for a scalar)
+
+
+def _tensors(b: _Buf, tables: np.ndarray, buffer_size: np.ndarray) -> _Tensors:
+    count = len(tables)
+    f = b.fields(tables, 8)
+    flat, rank = b.ragged(f[:, 0])
+    if rank.size and rank.max() > MAX_RANK:
+        raise Unsupported("rank")
+    owner = np.repeat(np.arange(count), rank)
+    within = np.arange(len(flat)) - np.repeat(np.cumsum(rank) - rank, rank)
+    dims = np.ones((count, MAX_RANK), np.int64)
+    dims[owner, within] = flat
+    sig, sig_len = b.ragged(f[:, 7])
+    sig_within = np.arange(len(sig)) - np.repeat(np.cumsum(sig_len) - sig_len, sig_len)
+    sig_owner = np.repeat(np.arange(count), sig_len)
+    # unknown beyond the batch dimension (a batch of -1 runs as the stored shape's)
+    dynamic = np.bincount(sig_owner, (sig < 0) & (sig_within > 0), minlength=count) > 0
+    dynamic |= np.bincount(owner, flat < 0, minlength=count) > 0
+    dtype = b.scalar(f[:, 1], 1, 0)
+    if dtype.size and dtype.max() >= len(TENSOR_TYPES):
+        raise Unsupported("tensor type")
+    buf = b.scalar(f[:, 2], 4, 0)
+    stored = np.where((buf > 0) & (buf < len(buffer_size)),
+                      buffer_size[np.clip(buf, 0, max(len(buffer_size) - 1, 0))]
+                      if len(buffer_size) else 0, 0)  # fmt: skip
+    numel = np.prod(np.maximum(dims, 1), axis=1)
+    nbytes = np.where(stored > 0, stored, np.ceil(numel * _SIZE[dtype]))
+    last = np.where(rank > 0, dims[np.arange(count), np.maximum(rank - 1, 0)], 0)
+    return _Tensors(count, dims, rank, dtype, numel, nbytes.astype(np.int64), stored > 0,
+                    dynamic, last)  # fmt: skip
+
+
+def _nth(values: np.ndarray, node: np.ndarray, pos: np.ndarray, n: int, k: int) -> np.ndarray:
+    """Per node, its k-th entry of a ragged list (-1 when it has none)."""
+    out = np.full(n, -1)
+    pick = pos == k
+    out[node[pick]] = values[pick]
+    return out
+
+
+def _options(b: _Buf, kind: np.ndarray, table: np.ndarray) -> dict[str, np.ndarray]:
+    n = len(kind)
+    out = {
+        "padding": np.full(n, -1), "stride_h": np.full(n, -1), "act": np.zeros(n, int),
+        "dilation_h": np.full(n, -1), "filter_h": np.full(n, -1), "filter_w": np.full(n, -1),
+        "keep": np.zeros(n, int),
+    }  # fmt: skip
+    pos = np.where(table > 0, b.deref(np.where(table > 0, table, 0)), 0)
+    for code in np.unique(kind[table > 0]):
+        name = BUILTIN_OPTIONS[code] if code < len(BUILTIN_OPTIONS) else ""
+        fields = _FIELDS.get(name)
+        if fields is None:
+            continue
+        rows = np.flatnonzero((kind == code) & (table > 0))
+        f = b.fields(pos[rows], max(fields) + 1)
+        for key, field, size in zip(("padding", "stride_h", "act", "dilation_h", "filter_h",
+                                     "filter_w", "keep"), fields, (1, 4, 1, 4, 4, 4, 1),
+                                    strict=True):  # fmt: skip
+            if field >= 0:
+                default = 1 if key in ("dilation_h",) else 0
+                out[key][rows] = b.scalar(f[:, field], size, default)
+    return out
+
+
+def _mark_merged_pads(role, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
+                      const, b, f_outputs) -> None:  # fmt: skip
+    """A spatial-only zero PAD whose one consumer is a convolution's input (see reader)."""
+    pads = np.flatnonzero((op == "PAD") & (role == "compute"))
+    if not len(pads):
+        return
+    sub_outputs = set(b.ragged(np.array([f_outputs]))[0].tolist()) if f_outputs else set()
+    for p in pads:
+        x, paddings, y = first[p], second[p], out0[p]
+        if paddings < 0 or out_len[p] != 1 or not const[paddings]:
+            continue
+        if t.rank[x] != 4 or t.rank[y] != 4:
+            continue
+        if t.dims[x, 0] != t.dims[y, 0] or t.dims[x, 3] != t.dims[y, 3] or y in sub_outputs:
+            continue
+        users = np.flatnonzero(ins == y)
+        if len(users) == 1 and op[in_node[users[0]]] in PAD_MERGING_OPS and in_pos[users[0]] == 0:
+            role[p] = "merged"
+
+
+def _table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first, second, third,
+           out0, a0, a1, opts, n) -> dict[str, np.ndarray]:  # fmt: skip
+    numel = t.numel.astype(float)
+    out_numel = np.bincount(out_node, numel[outs], minlength=n)
+    nb = t.nbytes.astype(float)
+    b_in = np.bincount(in_node, np.where(const[ins], 0.0, nb[ins]), minlength=n)
+    b_w = np.bincount(in_node, np.where(const[ins], nb[ins], 0.0), minlength=n)
+    b_out = np.bincount(out_node, nb[outs], minlength=n)
+    params = np.bincount(in_node, np.where(const[ins], numel[ins], 0.0), minlength=n)
+
+    def dim(tensor: np.ndarray, k: int) -> np.ndarray:
+        return np.where(tensor >= 0, t.dims[np.maximum(tensor, 0), k], 0).astype(float)
+
+    def rank(tensor: np.ndarray) -> np.ndarray:
+        return np.where(tensor >= 0, t.rank[np.maximum(tensor, 0)], -1)
+
+    def count(tensor: np.ndarray) -> np.ndarray:
+        return np.where(tensor >= 0, numel[np.maximum(tensor, 0)], 0.0)
+
+    w4 = rank(second) == 4
+    kernel = np.where(opts["filter_h"] >= 0, opts["filter_h"], 1).astype(float)
+    convlike = np.isin(op, ["CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV",
+                            TRANSPOSE_CONV_CUSTOM])  # fmt: skip
+    kernel = np.where(convlike & w4, dim(second, 1), kernel)
+    stride = np.where(opts["stride_h"] >= 0, opts["stride_h"], 1).astype(float)
+    tconv_c = (op == TRANSPOSE_CONV_CUSTOM) & (rank(first) == 4) & (out0 >= 0)
+    stride = np.where(tconv_c, dim(out0, 1) // np.maximum(dim(first, 1), 1), stride)
+    o0 = count(out0)
+    macs = np.zeros(n)
+    kk = dim(second, 1) * dim(second, 2)
+    macs = np.where((op == "CONV_2D") & w4, o0 * kk * dim(second, 3), macs)
+    macs = np.where((op == "DEPTHWISE_CONV_2D") & w4, o0 * kk, macs)
+    fc = (op == "FULLY_CONNECTED") & (rank(second) == 2)
+    macs = np.where(fc, np.floor(count(first) / np.maximum(dim(second, 1), 1)) * dim(second, 0)
+                    * dim(second, 1), macs)  # fmt: skip
+    macs = np.where((op == "TRANSPOSE_CONV") & (in_len > 2) & w4,
+                    count(third) * kk * dim(second, 0), macs)  # fmt: skip
+    macs = np.where((op == TRANSPOSE_CONV_CUSTOM) & w4, count(first) * kk * dim(second, 0), macs)
+    last_in = np.where(first >= 0, t.last[np.maximum(first, 0)], 0)
+    macs = np.where((op == "BATCH_MATMUL") & (in_len > 1) & (rank(first) > 0), o0 * last_in, macs)
+    macs = np.where((first >= 0) & (out0 >= 0), macs, 0.0)
+    act_on = opts["act"] > 0
+    extra = np.where(act_on, out_numel, 0.0)
+    bias = np.isin(op, ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"]) & (in_len > 2)
+    bias |= (op == "TRANSPOSE_CONV") & (in_len > 3)
+    flops = np.zeros(n)
+    unary = np.array([ELEMENTWISE_UNARY_COST.get(o, 0) for o in op], float)
+    filt = np.where(opts["filter_h"] >= 0, opts["filter_h"], 1) * np.where(
+        opts["filter_w"] >= 0, opts["filter_w"], 1)  # fmt: skip
+    flops = np.select(
+        [macs > 0, np.isin(op, list(ELEMENTWISE_BINARY)), unary > 0, np.isin(op, list(POOLS)),
+         np.isin(op, list(REDUCTIONS)) & (first >= 0), np.isin(op, list(NORMALIZATIONS)),
+         op == "RESIZE_BILINEAR"],
+        [2 * macs + np.where(bias, out_numel, 0.0) + extra, out_numel + extra,
+         out_numel * unary, out_numel * filt + extra, count(first), 5 * out_numel,
+         8 * out_numel],
+        0.0,
+    )  # fmt: skip
+    h, w, c = _hwc(t, a0)
+    ho, wo, co = _hwc(t, out0)
+    in2 = np.where(a1 >= 0, np.log1p(np.prod(np.where(
+        np.arange(MAX_RANK)[None, :] < rank(a1)[:, None], t.dims[np.maximum(a1, 0)], 1),
+        axis=1).astype(float)), 0.0)  # fmt: skip
+    in2 = np.where((a1 >= 0) & (rank(a1) == 0), 0.0, in2)  # a scalar's shape is [], as empty
+    return {
+        "h": h, "w": w, "cin": c, "ho": ho, "wo": wo, "cout": co, "kernel": kernel,
+        "stride": stride, "dilation": np.where(opts["dilation_h"] >= 0, opts["dilation_h"],
+                                               1).astype(float),
+        "same": (opts["padding"] <= 0).astype(float), "act": _ACT_CODE[opts["act"]],
+        "flops": flops, "macs": macs, "params": params, "b_in": b_in, "b_w": b_w,
+        "b_out": b_out, "n_inputs": np.bincount(in_node, ~const[ins], minlength=n).astype(float),
+        "in2": in2, "scalar": ((params == 1) & (b_w <= 8)).astype(float),
+    }  # fmt: skip
+
+
+def _hwc(t: _Tensors, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Height, width, channels with a batch folded into the height (features._hwc)."""
+    safe = np.maximum(tensor, 0)
+    d = np.maximum(t.dims[safe], 1).astype(float)
+    r = np.where(tensor >= 0, t.rank[safe], 0)
+    h = np.select([r == 4, r == 3, r == 2], [d[:, 0] * d[:, 1], d[:, 0], d[:, 0]], 1.0)
+    w = np.select([r == 4, r == 3], [d[:, 2], d[:, 1]], 1.0)
+    c = np.select([r == 4, r == 3, r == 2, r == 1], [d[:, 3], d[:, 2], d[:, 1], d[:, 0]], 1.0)
+    return h, w, c
