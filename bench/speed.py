@@ -8,8 +8,10 @@ models-per-second once an estimator is loaded, and peak memory.
 
 from __future__ import annotations
 
-import argparse
 import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, as a search worker would have
+import argparse
 import resource
 import statistics
 import subprocess
@@ -19,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED_MODELS, md_table, save  # noqa: E402
+from search_space import candidate  # noqa: E402
 from synthetic import stacked  # noqa: E402
 
 
@@ -41,6 +44,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--home", required=True, help="LETI_HOME with a trained host estimator")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--candidates", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--memory-predictions", type=int, default=100_000)
     args = ap.parse_args()
     os.environ["LETI_HOME"] = args.home
     cache = Path(__file__).parent / "models"
@@ -69,25 +75,36 @@ def main() -> None:
     from leti.estimator.services.estimate import load_estimator
 
     est = load_estimator(DeviceSpec.parse("host"))
-    path250 = models["250 ops (generated)"]
-    blob = path250.read_bytes()
-    t0 = time.perf_counter()
-    read = [read_model(blob) for _ in range(50)]
-    parse_s = (time.perf_counter() - t0) / 50
-    n = 200
-    t0 = time.perf_counter()
-    est.predict_many([blob] * n)
-    many = n / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    for _ in range(50):
-        est.predict(blob)
-    single = 50 / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    est.predict_many(read * 4)
-    parsed = 200 / (time.perf_counter() - t0)
-    api = {"parse_250_ms": parse_s * 1000, "predict_many_models_per_s": many,
-           "predict_models_per_s": single, "predict_many_preparsed_models_per_s": parsed,
-           "peak_rss_kb_this_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}  # fmt: skip
+    print(f"generating {args.candidates} search-space candidates ...", flush=True)
+    cands = [candidate(i) for i in range(args.candidates)]
+    ops = statistics.median(len(read_model(c).nodes) for c in cands[:20])
+    blob = models["250 ops (generated)"].read_bytes()
+    est.predict_totals(cands[:4])  # every op kind's arrays loaded once
+
+    def rate(call, items) -> float:  # noqa: ANN001
+        t0 = time.perf_counter()
+        call(items)
+        return len(items) / (time.perf_counter() - t0)
+
+    calls = {
+        "`predict_totals(bytes)`, distinct candidates": lambda: rate(est.predict_totals, cands),
+        "`predict_many(bytes)`, distinct candidates": lambda: rate(est.predict_many, cands),
+        "`predict_many(parsed graphs)`, first call": lambda: _first_parsed(est, cands),
+        "`predict_many(parsed graphs)`, again": lambda: rate(est.predict_many, parsed),
+        "`predict_totals(bytes)`, one 250-op model repeated": lambda: rate(
+            est.predict_totals, [blob] * len(cands)),
+        "`predict(bytes)` in a loop, distinct candidates": lambda: rate(
+            lambda xs: [est.predict(x) for x in xs], cands[:50]),
+    }  # fmt: skip
+    parsed = [read_model(c) for c in cands]
+    est.predict_many(parsed)  # columns kept on each graph from now on
+    rounds: dict[str, list[float]] = {k: [] for k in calls}
+    for _ in range(args.rounds):  # interleaved: a slow minute slows every call alike
+        for k, call in calls.items():
+            rounds[k].append(call())
+    api_rows = [[k, statistics.median(v), min(v), max(v)] for k, v in rounds.items()]
+    memory = flat_memory(est, cands, args.memory_predictions)
+    api = {"candidate_ops_median": ops, "rounds": rounds, "memory": memory}
     md = f"""
 ### CLI as a fresh process (median of {args.repeat})
 
@@ -95,24 +112,47 @@ def main() -> None:
 
 Peak memory (RSS) of one such process: {max(d["peak_rss_kb"] for d in data.values()) / 1024:.0f} MB.
 
-### Python API, estimator loaded once (250-op model)
+### Python API, estimator loaded once, one core
 
-{
-        md_table(
-            ["call", "models per second"],
-            [
-                ["`predict_many(bytes)`", many],
-                ["`predict(bytes)` in a loop", single],
-                ["`predict_many(parsed graphs)`", parsed],
-            ],
-        )
-    }
+{args.candidates} distinct candidates of a MobileNetV2-like search space (`bench/search_space.py`,
+median {ops:.0f} ops, kernel/expansion/width drawn per block), in {args.rounds} interleaved rounds:
 
-Reading one 250-op model: {parse_s * 1000:.1f} ms. The same model's bytes are predicted
-repeatedly (an architecture search loop sees similar ones); nothing is cached across calls
-except decoded op-option tables, which repeat within any one model too.
+{md_table(["call", "models/s (median)", "slowest round", "fastest round"], api_rows)}
+
+"First call" on parsed graphs includes turning each graph's nodes into columns (kept on the
+graph: the second call reads them). Memory over {memory["predictions"]:,} predictions
+(`predict_totals`, chunks of 256): RSS {memory["rss_mb"][0]:.0f} MB after the first
+{memory["every"]:,}, {memory["rss_mb"][-1]:.0f} MB at the end (max {max(memory["rss_mb"]):.0f} MB).
 """
     save("speed", {"cli": data, "api": api}, md)
+
+
+def _first_parsed(est, cands) -> float:  # noqa: ANN001
+    from leti.estimator.graph import read_model
+
+    graphs = [read_model(c) for c in cands]
+    t0 = time.perf_counter()
+    est.predict_many(graphs)
+    return len(graphs) / (time.perf_counter() - t0)
+
+
+def flat_memory(est, cands: list[bytes], predictions: int) -> dict:  # noqa: ANN001
+    """RSS after every tenth of ``predictions`` predictions (the candidates, over and over)."""
+    every = max(predictions // 10, len(cands))
+    out, done = [], 0
+    while done < predictions:
+        n = 0
+        while n < every:
+            est.predict_totals(cands)
+            n += len(cands)
+        done += n
+        out.append(_rss_mb())
+    return {"predictions": done, "every": every, "rss_mb": out}
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 if __name__ == "__main__":

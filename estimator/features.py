@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .graph.nodes import Node
+from .graph.columns import ModelColumns
+from .graph.nodes import ModelGraph, Node
 
 _OPTION_KEYS = (
     "kernel_h",
@@ -175,3 +176,42 @@ def from_table(t: dict[str, np.ndarray]) -> np.ndarray:
         t["scalar"],
     ]  # fmt: skip
     return np.stack(cols, axis=1)
+
+
+def graph_columns(graph: ModelGraph) -> ModelColumns:
+    """A parsed graph's nodes as the columns prediction reads (what
+    :func:`~leti.estimator.graph.columns.read_columns` reads straight from the file), kept on
+    the graph so a graph predicted again is not walked again."""
+    cached = graph.__dict__.get("_leti_columns")
+    if cached is not None:
+        return cached
+    nodes = graph.nodes
+    producer_of: dict[tuple[int, int], int] = {}
+    readers: dict[tuple[int, int], int] = {}
+    for i, n in enumerate(nodes):
+        for t in n.outputs:
+            producer_of[(n.subgraph, t.index)] = i
+        for t in n.inputs:
+            readers[(n.subgraph, t.index)] = readers.get((n.subgraph, t.index), 0) + 1
+    producer, single = np.full(len(nodes), -1), np.zeros(len(nodes), bool)
+    for i, n in enumerate(nodes):
+        acts = [t for t in n.inputs if not t.is_constant]
+        if acts:
+            key = (n.subgraph, acts[0].index)
+            producer[i] = producer_of.get(key, -1)
+            single[i] = readers.get(key, 0) == 1
+    out = ModelColumns(
+        kind=np.array([op_kind(n) for n in nodes], dtype=object),
+        op=np.array([n.op for n in nodes], dtype=object),
+        role=np.array([n.role for n in nodes], dtype=object),
+        subgraph=np.array([n.subgraph for n in nodes], int),
+        table=table([op_record(n) for n in nodes]),
+        cout=np.array(
+            [n.outputs[0].shape[-1] if n.outputs and n.outputs[0].shape else 0 for n in nodes],
+            float,
+        ),  # fmt: skip
+        producer=producer,
+        single_reader=single,
+    )
+    graph.__dict__["_leti_columns"] = out
+    return out

@@ -103,13 +103,31 @@ def test_gpu_partitions_cost_copies(est, tf_model):
     assert res.partitions > 2
 
 
-def test_python_api_batch_matches_single(est, tf_model):
-    paths = [tf_model("conv_small"), tf_model("fp16_conv"), tf_model("with_maximum")]
-    many = est.predict_many(paths + [paths[0].read_bytes()])
+def test_python_api_batch_matches_single(est, tf_model, shared_models):
+    """One batch of files (column reader), of parsed graphs, and a model needing shape
+    propagation (object reader) inside the batch: the same totals, nodes and notes as one
+    model at a time, and ``predict_totals`` the same totals."""
+    from leti.estimator.graph import read_model
+
+    paths = [tf_model(n) for n in ("conv_small", "fp16_conv", "with_maximum", "runtime_reshape",
+                                   "while_loop", "pads")]  # fmt: skip
+    paths += sorted(shared_models.glob("*.tflite"))[:3]
+    inputs = [*paths, paths[0].read_bytes(), read_model(paths[1])]
+    many = est.predict_many(inputs)
     single = [est.predict(p) for p in paths]
-    for a, b in zip(many, single, strict=False):
-        assert a.total_ms == pytest.approx(b.total_ms)
-    assert many[3].total_ms == pytest.approx(single[0].total_ms)
+    single += [single[0], single[1]]
+    for a, b in zip(many, single, strict=True):
+        assert a.total_ms == pytest.approx(b.total_ms, rel=1e-12)
+        assert a.total_interval_ms == pytest.approx(b.total_interval_ms, rel=1e-12)
+        assert [(n.key, n.source, n.note) for n in a.nodes] == [
+            (n.key, n.source, n.note) for n in b.nodes]  # fmt: skip
+        assert [n.ms for n in a.nodes] == pytest.approx([n.ms for n in b.nodes], rel=1e-12)
+        assert a.analytic_share == pytest.approx(b.analytic_share, rel=1e-12, abs=1e-15)
+    totals = est.predict_totals(inputs, chunk=4)  # chunks of 4: three batches
+    assert totals.tolist() == pytest.approx([m.total_ms for m in many], rel=1e-12)
+    assert est.predict_totals([]).shape == (0,)
+    with pytest.raises(Exception, match="no such file"):
+        est.predict_totals([paths[0], "/nonexistent.tflite"])
 
 
 def test_estimate_json_and_model_explorer(trained_home, tf_model):

@@ -128,13 +128,54 @@ class ModelColumns:
 def read_columns(data: bytes) -> ModelColumns:
     """The columns of a .tflite model; raises :class:`Unsupported` for models the object
     reader must take (dynamic shapes, several schema versions, damaged files)."""
-    try:
-        return _read(_Buf(data))
-    except (IndexError, ValueError, OverflowError) as exc:
-        raise Unsupported(str(exc)) from None
+    (out,) = read_many([data])
+    if isinstance(out, Unsupported):
+        raise out
+    return out
 
 
-def _read(b: _Buf) -> ModelColumns:
+def read_many(models: list[bytes]) -> list[ModelColumns | Unsupported]:
+    """The columns of each model, or why the object reader must take it. Each file is read
+    on its own; what follows — roles, shapes, FLOPs and bytes of every node — is computed for
+    all of them at once, so a thousand small models cost little more than one large one."""
+    parts: list[_Part] = []
+    counts: list[int | Unsupported] = []
+    for data in models:
+        try:
+            got = _gather(_Buf(data))
+        except Unsupported as exc:
+            counts.append(exc)
+            continue
+        except (IndexError, ValueError, OverflowError) as exc:
+            counts.append(Unsupported(str(exc)))
+            continue
+        parts += got
+        counts.append(sum(p.n for p in got))
+    whole = _assemble(parts) if parts else None
+    out: list[ModelColumns | Unsupported] = []
+    start = 0
+    for c in counts:
+        if isinstance(c, Unsupported):
+            out.append(c)
+            continue
+        assert whole is not None
+        out.append(_slice(whole, start, start + c))
+        start += c
+    return out
+
+
+def _slice(c: ModelColumns, start: int, end: int) -> ModelColumns:
+    producer = c.producer[start:end]
+    return ModelColumns(
+        kind=c.kind[start:end], op=c.op[start:end], role=c.role[start:end],
+        subgraph=c.subgraph[start:end], table={k: v[start:end] for k, v in c.table.items()},
+        cout=c.cout[start:end], producer=np.where(producer >= 0, producer - start, -1),
+        single_reader=c.single_reader[start:end],
+    )  # fmt: skip
+
+
+def _gather(b: _Buf) -> list[_Part]:
+    """One file's subgraphs as raw arrays (everything that reads the file's bytes)."""
     if b.n < 8 or bytes(b.u8[4:8]) != b"TFL3":
         raise Unsupported("not a TFLite model")
     root = np.array([b.u32[0]], np.int64)
@@ -147,25 +188,7 @@ def _read(b: _Buf) -> ModelColumns:
              for s, sg in enumerate(b.tables(int(f_subgraphs)))]  # fmt: skip
     if not parts:
         raise Unsupported("no subgraphs")
-    out = parts[0]
-    if len(parts) > 1:
-        offset = np.cumsum([0] + [len(p.kind) for p in parts[:-1]])
-        out = ModelColumns(
-            kind=np.concatenate([p.kind for p in parts]),
-            op=np.concatenate([p.op for p in parts]),
-            role=np.concatenate([p.role for p in parts]),
-            subgraph=np.concatenate([p.subgraph for p in parts]),
-            table={k: np.concatenate([p.table[k] for p in parts]) for k in parts[0].table},
-            cout=np.concatenate([p.cout for p in parts]),
-            producer=np.concatenate(
-                [
-                    np.where(p.producer >= 0, p.producer + o, -1)
-                    for p, o in zip(parts, offset, strict=True)
-                ]
-            ),  # fmt: skip
-            single_reader=np.concatenate([p.single_reader for p in parts]),
-        )
-    return out
+    return parts
 
 
 def _buffer_sizes(b: _Buf, f_buffers: int) -> np.ndarray:
@@ -182,23 +205,42 @@ def _buffer_sizes(b: _Buf, f_buffers: int) -> np.ndarray:
 
 
 def _opcodes(b: _Buf, f_codes: int) -> tuple[list[str], list[bool]]:
-    names, customs = [], []
-    for table in b.tables(f_codes):
-        f_dep, f_custom, _, f_code = b.fields(np.array([table]), 4)[0]
-        dep = int(b.u8[f_dep]) if f_dep else 0
-        code = max(int(b.i32[f_code >> 2]) if f_code else 0, dep if dep < 128 else 0)
-        name = BUILTIN_OPERATORS[code] if code < len(BUILTIN_OPERATORS) else f"UNKNOWN_{code}"
-        if name == "CUSTOM":
-            start, n = b.vectors(np.array([f_custom]))
-            text = bytes(b.u8[start[0] : start[0] + n[0]]).decode("utf-8", "replace")
-            name = f"CUSTOM:{text or 'unnamed'}"
-        names.append(name)
-        customs.append(name.startswith("CUSTOM:"))
-    return names, customs
+    tables = b.tables(f_codes)
+    if not len(tables):
+        return [], []
+    f = b.fields(tables, 4)
+    dep = b.scalar(f[:, 0], 1, 0)
+    code = np.maximum(b.scalar(f[:, 3], 4, 0), np.where(dep < 128, dep, 0))
+    names = [BUILTIN_OPERATORS[c] if c < len(BUILTIN_OPERATORS) else f"UNKNOWN_{c}"
+             for c in code.tolist()]  # fmt: skip
+    for i in [i for i, name in enumerate(names) if name == "CUSTOM"]:
+        start, n = b.vectors(f[i : i + 1, 1])
+        text = bytes(b.u8[start[0] : start[0] + n[0]]).decode("utf-8", "replace")
+        names[i] = f"CUSTOM:{text or 'unnamed'}"
+    return names, [name.startswith("CUSTOM:") for name in names]
+
+
+@dataclass
+class _Part:
+    """One subgraph as read from its file; indices are the subgraph's own."""
+
+    s: int
+    n: int
+    t: _Tensors
+    op: np.ndarray
+    custom: np.ndarray
+    ins: np.ndarray
+    in_node: np.ndarray
+    in_len: np.ndarray
+    outs: np.ndarray
+    out_node: np.ndarray
+    out_len: np.ndarray
+    opts: dict[str, np.ndarray]
+    sub_outputs: np.ndarray
 
 
 def _subgraph(b: _Buf, sg: int, s: int, buffer_size: np.ndarray, names: list[str],
-              customs: list[bool]) -> ModelColumns:  # fmt: skip
+              customs: list[bool]) -> _Part:  # fmt: skip
     f_tensors, _, f_outputs, f_ops, _ = b.fields(np.array([sg]), 5)[0]
     t = _tensors(b, b.tables(int(f_tensors)), buffer_size)
     ops = b.tables(int(f_ops))
@@ -207,8 +249,8 @@ def _subgraph(b: _Buf, sg: int, s: int, buffer_size: np.ndarray, names: list[str
     code = b.scalar(f[:, 0], 4, 0)
     if n and code.max() >= len(names):
         raise Unsupported("missing opcode")
-    op = np.array([names[c] for c in code], dtype=object) if n else np.zeros(0, object)
-    custom = np.array([customs[c] for c in code], bool) if n else np.zeros(0, bool)
+    op = np.array(names, dtype=object)[code] if n else np.zeros(0, object)
+    custom = np.array(customs, bool)[code] if n else np.zeros(0, bool)
     ins, in_len = b.ragged(f[:, 1])
     outs, out_len = b.ragged(f[:, 2])
     keep = ins >= 0  # -1: an absent optional input, dropped as the object reader does
@@ -220,6 +262,36 @@ def _subgraph(b: _Buf, sg: int, s: int, buffer_size: np.ndarray, names: list[str
         raise Unsupported("missing tensor")
     if t.dynamic.any() or (op == "SHAPE").any():
         raise Unsupported("shapes computed at run time: shape propagation needed")
+    opts = _options(b, b.scalar(f[:, 3], 1, 0), f[:, 4])
+    sub_outputs = b.ragged(np.array([f_outputs]))[0] if f_outputs else np.zeros(0, np.int64)
+    return _Part(s, n, t, op, custom, ins, in_node, in_len, outs, out_node, out_len, opts,
+                 sub_outputs)  # fmt: skip
+
+
+def _assemble(parts: list[_Part]) -> ModelColumns:
+    """The columns of many subgraphs at once: tensor and node indices shifted to one range."""
+    toff = np.cumsum([0] + [p.t.count for p in parts[:-1]])
+    noff = np.cumsum([0] + [p.n for p in parts[:-1]])
+    n = int(sum(p.n for p in parts))
+
+    def cat(get, shift=None):  # noqa: ANN001, ANN202
+        if shift is None:
+            return np.concatenate([get(p) for p in parts])
+        return np.concatenate([get(p) + shift[i] for i, p in enumerate(parts)])
+
+    t = _Tensors(
+        count=int(sum(p.t.count for p in parts)),
+        dims=np.concatenate([p.t.dims for p in parts]),
+        **{k: cat(lambda p, k=k: getattr(p.t, k)) for k in ("rank", "dtype", "numel", "nbytes",
+                                                           "const", "dynamic", "last")},
+    )  # fmt: skip
+    op, custom = cat(lambda p: p.op), cat(lambda p: p.custom)
+    ins, outs = cat(lambda p: p.ins, toff), cat(lambda p: p.outs, toff)
+    in_node, out_node = cat(lambda p: p.in_node, noff), cat(lambda p: p.out_node, noff)
+    in_len, out_len = cat(lambda p: p.in_len), cat(lambda p: p.out_len)
+    opts = {k: cat(lambda p, k=k: p.opts[k]) for k in parts[0].opts}
+    sub_outputs = set(cat(lambda p: p.sub_outputs, toff).tolist())
+    subgraph = np.repeat([p.s for p in parts], [p.n for p in parts])
     in_pos = np.arange(len(ins)) - np.repeat(np.cumsum(in_len) - in_len, in_len)
     const = t.const.copy()
     role = np.full(n, "compute", dtype=object)
@@ -246,9 +318,8 @@ def _subgraph(b: _Buf, sg: int, s: int, buffer_size: np.ndarray, names: list[str
     act_pos = np.arange(len(act_node)) - np.repeat(np.cumsum(act_len) - act_len, act_len)
     a0 = _nth(ins[acts], act_node, act_pos, n, 0)
     a1 = _nth(ins[acts], act_node, act_pos, n, 1)
-    opts = _options(b, b.scalar(f[:, 3], 1, 0), f[:, 4])
     _mark_merged_pads(role, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
-                      const, b, int(f_outputs))  # fmt: skip
+                      const, sub_outputs)  # fmt: skip
     table = _table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first, second,
                    third, out0, a0, a1, opts, n)  # fmt: skip
     kind = op.copy()
@@ -259,7 +330,7 @@ def _subgraph(b: _Buf, sg: int, s: int, buffer_size: np.ndarray, names: list[str
     producer_of = np.full(t.count, -1)
     producer_of[outs] = out_node
     return ModelColumns(
-        kind=kind, op=op, role=role, subgraph=np.full(n, s), table=table,
+        kind=kind, op=op, role=role, subgraph=subgraph, table=table,
         cout=np.where(out0 >= 0, t.last[np.maximum(out0, 0)], 0).astype(float),
         producer=np.where(a0 >= 0, producer_of[np.maximum(a0, 0)], -1),
         single_reader=(a0 >= 0) & (readers[np.maximum(a0, 0)] == 1),
@@ -342,12 +413,11 @@ def _options(b: _Buf, kind: np.ndarray, table: np.ndarray) -> dict[str, np.ndarr
 
 
 def _mark_merged_pads(role, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
-                      const, b, f_outputs) -> None:  # fmt: skip
+                      const, sub_outputs) -> None:  # fmt: skip
     """A spatial-only zero PAD whose one consumer is a convolution's input (see reader)."""
     pads = np.flatnonzero((op == "PAD") & (role == "compute"))
     if not len(pads):
         return
-    sub_outputs = set(b.ragged(np.array([f_outputs]))[0].tolist()) if f_outputs else set()
     for p in pads:
         x, paddings, y = first[p], second[p], out0[p]
         if paddings < 0 or out_len[p] != 1 or not const[paddings]:

@@ -19,12 +19,14 @@ GPU<->CPU partition changes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..graph import Node
 from ..ops import SAME_COMPUTATION
+
+if TYPE_CHECKING:
+    from .batch import NodeBatch
 
 OP_CLASSES = ("conv", "depthwise", "dense", "elementwise", "pool", "layout", "other")
 _CLASS = {
@@ -65,42 +67,41 @@ class NodeFacts:
     cpu: np.ndarray  # bool: a GPU delegate hands it back to the CPU
     boundary: np.ndarray  # bool: it starts a new GPU/CPU partition
 
+    segment: np.ndarray | None = None  # per node, its model (a batch of several); None: one
+
     @classmethod
-    def of(cls, nodes: list[Node], raw: np.ndarray, costed: np.ndarray,
-           cpu: np.ndarray | None = None) -> NodeFacts:  # fmt: skip
-        n = len(nodes)
-        cpu = np.zeros(n, bool) if cpu is None else cpu
-        boundary = np.zeros(n, bool)
-        prev = False
-        for i, node in enumerate(nodes):  # partitions follow the operator order of subgraph 0
-            if node.subgraph == 0 and costed[i]:
-                boundary[i] = bool(cpu[i]) != prev
-                prev = bool(cpu[i])
+    def of(cls, batch: NodeBatch, raw: np.ndarray, costed: np.ndarray,
+           cpu: np.ndarray) -> NodeFacts:  # fmt: skip
+        """Facts of a batch's nodes (of one model or of several, model after model)."""
+        cols, segment = batch.cols, batch.segment
+        classes = batch.kinds.map(op_class)  # an int8 kind is of its op type's class
+        # partitions follow the operator order of subgraph 0, starting on the GPU
+        idx = np.flatnonzero((cols.subgraph == 0) & costed)
+        c, seg = cpu[idx], segment[idx]
+        prev = np.zeros(len(idx), bool)
+        prev[1:] = np.where(seg[1:] == seg[:-1], c[:-1], False)
+        boundary = np.zeros(len(raw), bool)
+        boundary[idx] = c != prev
+        t = cols.table
         return cls(
-            raw=np.where(costed, raw, 0.0),
-            costed=costed,
-            cls=np.array([op_class(n.op) for n in nodes], dtype=object),
-            cout=np.array(
-                [n.outputs[0].shape[-1] if n.outputs and n.outputs[0].shape else 0 for n in nodes],
-                float,
-            ),  # fmt: skip
-            weights_mb=np.where(costed, [n.bytes_weights_read / 1e6 for n in nodes], 0.0),
-            act_mb=np.array([(n.bytes_activations_read + n.bytes_written) / 1e6 for n in nodes]),
-            cpu=cpu & costed,
-            boundary=boundary,
-        )
+            raw=np.where(costed, raw, 0.0), costed=costed, cls=classes, cout=cols.cout,
+            weights_mb=np.where(costed, t["b_w"] / 1e6, 0.0),
+            act_mb=(t["b_in"] + t["b_out"]) / 1e6, cpu=cpu & costed, boundary=boundary,
+            segment=segment,
+        )  # fmt: skip
 
 
-def _miss(mb: float, cache_mb: float) -> float:
-    """Share of a cyclically read footprint of ``mb`` that a cache of ``cache_mb`` misses."""
-    return 1.0 - cache_mb / mb if mb > cache_mb else 0.0
-
-
-def spilled(weights_mb: np.ndarray, cache_mb: float) -> np.ndarray:
-    """Per node, the weight megabytes it misses in the cache inside the network (which cycles
-    through all its weights) beyond what it missed timed alone (its own weights only)."""
-    inside = weights_mb * _miss(float(weights_mb.sum()), cache_mb)
-    alone = np.array([w * _miss(w, cache_mb) for w in weights_mb])
+def spilled(weights_mb: np.ndarray, cache_mb: float,
+            segment: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Per node, the weight megabytes it misses in a cache of ``cache_mb`` inside its network
+    (which cycles through all the network's weights) beyond what it missed timed alone (its
+    own weights only). ``segment``: each node's network, when several are stacked."""
+    seg = np.zeros(len(weights_mb), np.int64) if segment is None else segment
+    total = np.bincount(seg, weights_mb)[seg] if len(seg) else weights_mb
+    inside = weights_mb * np.where(total > cache_mb, 1.0 - cache_mb / np.maximum(total, 1e-30),
+                                   0.0)  # fmt: skip
+    alone = weights_mb * np.where(weights_mb > cache_mb,
+                                  1.0 - cache_mb / np.maximum(weights_mb, 1e-30), 0.0)  # fmt: skip
     return np.maximum(inside - alone, 0.0)
 
 
@@ -118,7 +119,7 @@ def column(name: str, f: NodeFacts) -> np.ndarray:
     if kind == "act":
         return f.raw * (f.act_mb > float(arg))
     if kind == "spill":
-        return spilled(f.weights_mb, float(arg))
+        return spilled(f.weights_mb, float(arg), f.segment)
     if name == "cpu":
         return f.raw * f.cpu
     if name == "boundaries":

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from ..features import matrix, op_kind, op_record
+from ..features import from_table, graph_columns, op_kind
 from ..graph import ModelGraph, Node, read_model
 from ..ops import FREE_ROLES, SAME_COMPUTATION
+from .batch import Coded, ModelInput, NodeBatch, batch_of, columns_of, distinct_rows
 from .composition import Composition, NodeFacts
-from .results import ModelEstimate, NodeEstimate
+from .results import Lazy, ModelEstimate, NodeEstimate
 from .runtime import Runtime
 from .throughput import Throughput
 
@@ -64,13 +64,57 @@ class Raw:
     """Per-node single-op predictions before the runtime and the composition."""
 
     ms: np.ndarray
-    source: list[str]
+    source: np.ndarray  # object: learned | analytic | custom | free
     lo: np.ndarray  # log-interval bounds
     hi: np.ndarray
 
-    def part(self, start: int, end: int) -> Raw:
-        return Raw(self.ms[start:end], self.source[start:end], self.lo[start:end],
-                   self.hi[start:end])  # fmt: skip
+
+@dataclass
+class _Done:
+    """A batch predicted: per node, then per model."""
+
+    batch: NodeBatch
+    raw: Raw
+    values: np.ndarray  # each node's ms in the total
+    fused: np.ndarray  # share of its single-op cost a node keeps after fusion
+    cpu: np.ndarray
+    totals: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    cpu_ms: np.ndarray
+    analytic_ms: np.ndarray
+    partitions: np.ndarray
+
+
+def _graph_of(model: ModelInput) -> Callable[[], ModelGraph]:
+    """The model's graph, read once and only when its nodes are asked for."""
+    if isinstance(model, ModelGraph):
+        return lambda: model
+    got: list[ModelGraph] = []
+
+    def graph() -> ModelGraph:
+        if not got:
+            got.append(read_model(model))
+        return got[0]
+
+    return graph
+
+
+def _path_of(model: ModelInput) -> str:
+    if isinstance(model, ModelGraph):
+        return model.path
+    return "<bytes>" if isinstance(model, bytes) else str(model)
+
+
+def _chunks(models: Iterable[ModelInput], size: int) -> Iterator[list[ModelInput]]:
+    part: list[ModelInput] = []
+    for m in models:
+        part.append(m)
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
 def is_gpu_profile(device_id: str) -> bool:
@@ -111,101 +155,147 @@ class LatencyEstimator:
 
     # --- per-node single-op predictions ------------------------------------------------------
 
-    def raw(self, nodes: list[Node]) -> Raw:
-        """Single-op ms, source and log-interval bounds for every node (batched per op kind)."""
-        n = len(nodes)
+    def raw(self, batch: NodeBatch) -> Raw:
+        """Single-op ms, source and log-interval bounds for every node of a batch: one
+        regressor call per op kind, on the distinct feature rows only (repeated blocks and
+        candidates of one search space share most of their layers)."""
+        c, t = batch.cols, self.throughput
+        n = len(c.kind)
         ms, lo, hi = np.zeros(n), np.zeros(n), np.zeros(n)
-        source = [""] * n
-        groups: dict[str, list[int]] = defaultdict(list)
-        t = self.throughput
-        for i, node in enumerate(nodes):
-            kind = op_kind(node)
-            if node.role in FREE_ROLES:
-                source[i] = "free"
-                continue
-            if kind in self.op_models:  # custom ops too, once cut out and measured
-                source[i] = "learned"
-                groups[kind].append(i)
-                continue
-            if node.role == "custom":
-                source[i] = "custom"
-                twin = SAME_COMPUTATION.get(node.op)
-                if twin in self.op_models:
-                    groups[twin].append(i)
-                    continue
-            else:
-                source[i] = "analytic"
-            nbytes = node.bytes_activations_read + node.bytes_weights_read + node.bytes_written
-            ms[i] = t.predict_ms(node.flops, nbytes)
-            lo[i], hi[i] = t.log_residual_q10, t.log_residual_q90
-        for kind, idx in groups.items():
-            m = self.op_models[kind]  # a custom op with a builtin twin uses the twin's model
-            pred = np.exp(m.model.predict(matrix([op_record(nodes[i]) for i in idx])))
-            ms[idx] = pred
-            lo[idx], hi[idx] = m.log_q10, m.log_q90
+        free = batch.role_in(FREE_ROLES)
+        custom = batch.role_in(["custom"])
+        source = np.where(free, "free", np.where(custom, "custom", "analytic")).astype(object)
+        learned = ~free & batch.kinds.isin(self.op_models)
+        priced_by = np.where(learned, c.kind, "").astype(object)
+        source[priced_by != ""] = "learned"  # custom ops too, once cut out and measured
+        twins = np.flatnonzero(custom & (priced_by == ""))
+        if len(twins):  # a custom op computing what a builtin does is priced as the builtin
+            twin = np.array([SAME_COMPUTATION.get(o, "") for o in c.op[twins]], dtype=object)
+            has = np.isin(twin, list(self.op_models))
+            priced_by[twins[has]] = twin[has]
+        tab = c.table
+        analytic = ~free & (priced_by == "")
+        nbytes = tab["b_in"] + tab["b_w"] + tab["b_out"]
+        ms[analytic] = t.predict_ms(tab["flops"][analytic], nbytes[analytic])
+        lo[analytic], hi[analytic] = t.log_residual_q10, t.log_residual_q90
+        rows = np.flatnonzero(priced_by != "")
+        if len(rows):
+            X = from_table({k: v[rows] for k, v in tab.items()})
+            by = Coded.of(priced_by[rows])
+            for code, kind in enumerate(by.names):
+                m = self.op_models[kind]
+                sel = by.codes == code
+                distinct, back = distinct_rows(X[sel])
+                ms[rows[sel]] = np.exp(m.model.predict(distinct))[back]
+                lo[rows[sel]], hi[rows[sel]] = m.log_q10, m.log_q90
         return Raw(ms, source, lo, hi)
 
-    def facts(self, graph: ModelGraph, raw: Raw | None = None) -> NodeFacts:
-        """The per-node facts the composition columns are computed from."""
-        raw = raw or self.raw(graph.nodes)
-        costed = np.array([s != "free" for s in raw.source])
-        ms = raw.ms * self.runtime.fused_share(graph.nodes)
-        return NodeFacts.of(graph.nodes, ms, costed, self.runtime.on_cpu(graph.nodes))
+    def facts(self, graph: ModelGraph) -> NodeFacts:
+        """The per-node facts the composition columns are computed from (training reads
+        them for every measured network)."""
+        batch = batch_of([graph_columns(graph)])
+        return self._facts(batch, self.raw(batch))[0]
+
+    def _facts(self, batch: NodeBatch, raw: Raw) -> tuple[NodeFacts, np.ndarray]:
+        costed = raw.source != "free"
+        fused = self.runtime.fused_share(batch)
+        cpu = self.runtime.on_cpu(batch)
+        return NodeFacts.of(batch, raw.ms * fused, costed, cpu), fused
 
     # --- prediction --------------------------------------------------------------------------
 
     def predict(
         self, model: str | Path | bytes | ModelGraph, name: str | None = None
     ) -> ModelEstimate:
+        """One model, every node's estimate and note."""
         with _gc_paused():
             graph = model if isinstance(model, ModelGraph) else read_model(model, name=name)
-            return self._compose(graph, self.raw(graph.nodes))
+            done = self._run(batch_of([graph_columns(graph)]))
+            return self._estimate(done, 0, lambda: graph, graph.path)
 
-    def predict_many(self, models: list[str | Path | bytes | ModelGraph]) -> list[ModelEstimate]:
-        """Batch many models: one regressor call per op kind across all of them."""
+    def predict_many(self, models: list[ModelInput]) -> list[ModelEstimate]:
+        """Many models as one batch (files are read by the column reader; see
+        :mod:`.batch`). Totals are computed for all at once; a model's per-node estimates
+        and notes are built only when its ``nodes`` are first read."""
         with _gc_paused():
-            graphs = [m if isinstance(m, ModelGraph) else read_model(m) for m in models]
-            raw = self.raw([n for g in graphs for n in g.nodes])
-            out, start = [], 0
-            for g in graphs:
-                out.append(self._compose(g, raw.part(start, start + len(g.nodes))))
-                start += len(g.nodes)
-            return out
+            done = self._run(batch_of(columns_of(models)))
+            return [self._estimate(done, i, _graph_of(m), _path_of(m))
+                    for i, m in enumerate(models)]  # fmt: skip
 
-    def _compose(self, graph: ModelGraph, raw: Raw) -> ModelEstimate:
+    def predict_totals(self, models: Iterable[ModelInput], chunk: int = 256) -> np.ndarray:
+        """Predicted total ms of each model, nothing else: the architecture-search loop.
+        Models are taken ``chunk`` at a time, so memory stays flat however many there are."""
+        out: list[np.ndarray] = []
+        with _gc_paused():
+            for part in _chunks(models, chunk):
+                out.append(self._run(batch_of(columns_of(part))).totals)
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def _run(self, batch: NodeBatch) -> _Done:
         c = self.composition
-        f = self.facts(graph, raw)
-        values = c.per_node(f)
-        total = c.invoke_ms + float(values.sum())
-        fused = self.runtime.fused_share(graph.nodes)
-        notes = self.runtime.notes(graph.nodes)
-        nodes = []
-        for i, node in enumerate(graph.nodes):
-            v = float(values[i])
-            interval = (v * math.exp(raw.lo[i]), v * math.exp(raw.hi[i])) if v else (0.0, 0.0)
-            source = raw.source[i]
-            if source != "free" and fused[i] < 1.0:
-                source = "fused" if fused[i] == 0 else source
-            nodes.append(NodeEstimate(
-                subgraph=node.subgraph, index=node.index, op=node.op, ms=v,
-                interval_ms=interval, share=v / total if total > 0 else 0.0, source=source,
-                gpu_unsupported=bool(f.cpu[i]), fused_activation=node.fused_activation,
-                flops=node.flops, note=notes[i] or self._note(node, raw.source[i]),
-            ))  # fmt: skip
-        cpu_ms = float(values[f.cpu].sum())
+        raw = self.raw(batch)
+        facts, fused = self._facts(batch, raw)
+        values = c.per_node(facts)
+        totals = c.invoke_ms + batch.sums(values)
+        if not self.calibrated:  # one fitted throughput prices every node: no averaging out
+            t = self.throughput
+            lo_t = totals * math.exp(min(t.log_residual_q10, 0.0))
+            hi_t = totals * math.exp(max(t.log_residual_q90, 0.0))
+        elif c.log_q05 is not None and c.log_q95 is not None:
+            lo_t = totals * math.exp(min(c.log_q05, 0.0))
+            hi_t = totals * math.exp(max(c.log_q95, 0.0))
+        else:  # no networks to calibrate the sum: node intervals as independent errors
+            down = np.sqrt(batch.sums((values - values * np.exp(raw.lo)) ** 2))
+            up = np.sqrt(batch.sums((values * np.exp(raw.hi) - values) ** 2))
+            lo_t, hi_t = np.maximum(totals - down, 0.0), totals + up
+        fallback = (raw.source == "analytic") | (raw.source == "custom")
+        partitions = np.ones(batch.models, int)
+        if self.gpu:
+            partitions = self.runtime.partitions(batch, facts.cpu)
+        return _Done(batch, raw, values, fused, facts.cpu, totals, lo_t, hi_t,
+                     batch.sums(values * facts.cpu), batch.sums(values * fallback),
+                     partitions)  # fmt: skip
+
+    def _estimate(self, done: _Done, m: int, graph: Callable[[], ModelGraph],
+                  path: str) -> ModelEstimate:  # fmt: skip
+        total = float(done.totals[m])
         return ModelEstimate(
-            model=graph.path,
+            model=path,
             device=self.device_id,
             total_ms=total,
-            total_interval_ms=self._total_interval(total, nodes),
-            nodes=nodes,
-            invoke_overhead_ms=c.invoke_ms,
-            partitions=self.runtime.partitions(graph.nodes, f.cpu) if self.gpu else 1,
-            cpu_fallback_ms=cpu_ms,
+            total_interval_ms=(float(done.lo[m]), float(done.hi[m])),
+            nodes=Lazy(lambda: self._nodes(done, m, graph())),
+            invoke_overhead_ms=self.composition.invoke_ms,
+            partitions=int(done.partitions[m]),
+            cpu_fallback_ms=float(done.cpu_ms[m]),
             calibrated=self.calibrated,
             estimator=self.summary(),
-            subgraphs=[s.name for s in graph.subgraphs],
+            subgraphs=Lazy(lambda: [s.name for s in graph().subgraphs]),
+            analytic_ms=float(done.analytic_ms[m]),
         )
+
+    def _nodes(self, done: _Done, m: int, graph: ModelGraph) -> list[NodeEstimate]:
+        start, end = int(done.batch.starts[m]), int(done.batch.starts[m + 1])
+        if len(graph.nodes) != end - start:
+            raise AssertionError("the graph and its columns disagree on the nodes")
+        total = float(done.totals[m])
+        raw, values, fused = done.raw, done.values, done.fused
+        notes = self.runtime.notes(graph.nodes, fused[start:end])
+        out = []
+        for i, node in enumerate(graph.nodes):
+            k = start + i
+            v = float(values[k])
+            source = raw.source[k]
+            if source != "free" and fused[k] == 0:
+                source = "fused"
+            out.append(NodeEstimate(
+                subgraph=node.subgraph, index=node.index, op=node.op, ms=v,
+                interval_ms=(v * math.exp(raw.lo[k]), v * math.exp(raw.hi[k])) if v else (0.0, 0.0),
+                share=v / total if total > 0 else 0.0, source=source,
+                gpu_unsupported=bool(done.cpu[k]), fused_activation=node.fused_activation,
+                flops=node.flops, note=notes[i] or self._note(node, raw.source[k]),
+            ))  # fmt: skip
+        return out
 
     def _note(self, node: Node, source: str) -> str:
         if source == "custom" and SAME_COMPUTATION.get(node.op) in self.op_models:
@@ -234,20 +324,6 @@ class LatencyEstimator:
             return (f"only {seen} measurement(s) of {op} on this device, too few for a "
                     "regressor: priced from the device's throughput")  # fmt: skip
         return f"{op} was never measured on this device: priced from the device's throughput"
-
-    def _total_interval(self, total: float, nodes: list[NodeEstimate]) -> tuple[float, float]:
-        if not self.calibrated:
-            # One fitted throughput prices every node: its errors do not average out.
-            t = self.throughput
-            return (total * math.exp(min(t.log_residual_q10, 0.0)),
-                    total * math.exp(max(t.log_residual_q90, 0.0)))  # fmt: skip
-        c = self.composition
-        if c.log_q05 is not None and c.log_q95 is not None:
-            return total * math.exp(min(c.log_q05, 0.0)), total * math.exp(max(c.log_q95, 0.0))
-        # No networks to calibrate the sum: combine node intervals as independent errors.
-        down = math.sqrt(sum((n.ms - n.interval_ms[0]) ** 2 for n in nodes))
-        up = math.sqrt(sum((n.interval_ms[1] - n.ms) ** 2 for n in nodes))
-        return max(total - down, 0.0), total + up
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -2,8 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
+
+T = TypeVar("T")
+
+
+class Lazy(Sequence[T]):
+    """A list built the first time it is read: an architecture search asks for thousands of
+    totals and looks at the nodes of a few."""
+
+    def __init__(self, make: Callable[[], list[T]]) -> None:
+        self._make: Callable[[], list[T]] | None = make
+        self._items: list[T] = []
+
+    @property
+    def items(self) -> list[T]:
+        if self._make is not None:
+            self._items, self._make = self._make(), None
+        return self._items
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        return self.items[i]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return "Lazy(...)" if self._make is not None else repr(self._items)
 
 
 @dataclass
@@ -31,13 +68,14 @@ class ModelEstimate:
     device: str
     total_ms: float
     total_interval_ms: tuple[float, float]
-    nodes: list[NodeEstimate]
+    nodes: Sequence[NodeEstimate]
     invoke_overhead_ms: float = 0.0
     partitions: int = 1
     cpu_fallback_ms: float = 0.0  # the nodes a GPU delegate hands back to the CPU
     calibrated: bool = True
     estimator: dict[str, Any] = field(default_factory=dict)
-    subgraphs: list[str] = field(default_factory=list)
+    subgraphs: Sequence[str] = field(default_factory=list)
+    analytic_ms: float | None = None  # priced by no regressor (analytic or custom fallback)
 
     def slowest(self, k: int = 10) -> list[NodeEstimate]:
         return sorted(self.nodes, key=lambda n: n.ms, reverse=True)[:k]
@@ -47,4 +85,6 @@ class ModelEstimate:
         """Share of the predicted total priced by no regressor (analytic or custom fallback)."""
         if self.total_ms <= 0:
             return 0.0
+        if self.analytic_ms is not None:
+            return self.analytic_ms / self.total_ms
         return sum(n.ms for n in self.nodes if n.source in ("analytic", "custom")) / self.total_ms

@@ -7,13 +7,16 @@ the delegate's reports — with a prior list only for op kinds no GPU measuremen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..features import op_kind
 from ..graph import Node
 from ..ops import FREE_ROLES, GPU_PRIOR_SUPPORTED
+
+if TYPE_CHECKING:
+    from .batch import NodeBatch
 
 
 @dataclass
@@ -24,68 +27,67 @@ class Runtime:
     # "PRODUCER>CONSUMER" -> the consumer's share of its own cost left inside the pair
     fusion: dict[str, float] = field(default_factory=dict)
 
-    def supported(self, node: Node) -> tuple[bool, str]:
-        """(runs on the GPU, why we think so)."""
-        kind = op_kind(node)
-        known = self.support.get(kind) or self.support.get(node.op)
+    def supported(self, kind: str, op: str) -> tuple[bool, str]:
+        """(op kind ``kind`` of op type ``op`` runs on the GPU, why we think so)."""
+        known = self.support.get(kind) or self.support.get(op)
         if known is not None:
             if known["supported"]:
                 return True, ""
             reason = known.get("reason") or "refused"
             return False, (
-                f"the GPU delegate refused {node.op} in {known['refused']} of "
+                f"the GPU delegate refused {op} in {known['refused']} of "
                 f"{known['measured']} measurements ({reason}): it runs on the CPU"
             )
-        if node.op in GPU_PRIOR_SUPPORTED:
+        if op in GPU_PRIOR_SUPPORTED:
             return True, ""
-        return False, (f"{node.op} was never measured on this GPU; by the prior list its "
+        return False, (f"{op} was never measured on this GPU; by the prior list its "
                        "delegate cannot run it: it runs on the CPU")  # fmt: skip
 
-    def on_cpu(self, nodes: list[Node]) -> np.ndarray:
-        if not self.gpu:
-            return np.zeros(len(nodes), bool)
-        return np.array([n.role not in FREE_ROLES and not self.supported(n)[0]
-                         for n in nodes], bool)  # fmt: skip
+    def on_cpu(self, batch: NodeBatch) -> np.ndarray:
+        """bool per node: a GPU delegate hands it back to the CPU."""
+        n = len(batch.segment)
+        if not self.gpu or not n:
+            return np.zeros(n, bool)
+        kinds = batch.kinds
+        pairs = zip(kinds.names, kinds.base_op(), strict=True)
+        ok = np.array([self.supported(k, op)[0] for k, op in pairs], bool)
+        return ~batch.role_in(FREE_ROLES) & ~ok[kinds.codes]
 
-    def fused_share(self, nodes: list[Node]) -> np.ndarray:
-        """Per node, the share of its single-op cost it keeps (0 when fused away)."""
-        out = np.ones(len(nodes))
-        if not self.fusion:
+    def fused_share(self, batch: NodeBatch) -> np.ndarray:
+        """Per node, the share of its single-op cost it keeps (0 when fused away): a consumer
+        whose first activation input has no other reader, after a producer the fusion probes
+        measured it with."""
+        cols = batch.cols
+        out = np.ones(len(cols.kind))
+        cand = np.flatnonzero((cols.producer >= 0) & cols.single_reader)
+        if not self.fusion or not len(cand):
             return out
-        producer: dict[int, Node] = {}
-        readers: dict[int, int] = {}
-        for n in nodes:
-            for t in n.outputs:
-                producer[t.index] = n
-            for t in n.inputs:
-                readers[t.index] = readers.get(t.index, 0) + 1
-        for i, n in enumerate(nodes):
-            acts = [t for t in n.inputs if not t.is_constant]
-            if not acts or acts[0].index not in producer or readers.get(acts[0].index, 0) != 1:
-                continue
-            share = self.fusion.get(f"{op_kind(producer[acts[0].index])}>{op_kind(n)}")
-            if share is not None:
-                out[i] = share
+        names, codes = batch.kinds.names, batch.kinds.codes
+        index = {k: i for i, k in enumerate(names)}
+        pairs = np.full((len(names), len(names)), np.nan)
+        for key, share in self.fusion.items():
+            producer, _, consumer = key.partition(">")
+            if producer in index and consumer in index:
+                pairs[index[producer], index[consumer]] = share
+        shares = pairs[codes[cols.producer[cand]], codes[cand]]
+        out[cand] = np.where(np.isnan(shares), 1.0, shares)
         return out
 
-    def partitions(self, nodes: list[Node], cpu: np.ndarray) -> int:
-        """How many contiguous GPU/CPU runs the main subgraph's operators form."""
-        runs, prev = 0, None
-        for n, on_cpu in zip(nodes, cpu, strict=True):
-            if n.subgraph != 0 or n.role in FREE_ROLES:
-                continue
-            if on_cpu != prev:
-                runs += 1
-                prev = on_cpu
-        return max(runs, 1)
+    def partitions(self, batch: NodeBatch, cpu: np.ndarray) -> np.ndarray:
+        """Per model, how many contiguous GPU/CPU runs its main subgraph's operators form."""
+        costed = ~batch.role_in(FREE_ROLES)
+        idx = np.flatnonzero((batch.cols.subgraph == 0) & costed)
+        c, seg = cpu[idx], batch.segment[idx]
+        new = np.ones(len(idx), bool)
+        new[1:] = (c[1:] != c[:-1]) | (seg[1:] != seg[:-1])
+        return np.maximum(np.bincount(seg[new], minlength=batch.models), 1)
 
-    def notes(self, nodes: list[Node]) -> list[str]:
+    def notes(self, nodes: list[Node], shares: np.ndarray) -> list[str]:
         out = []
-        shares = self.fused_share(nodes)
         for n, share in zip(nodes, shares, strict=True):
             note = ""
             if self.gpu and n.role not in FREE_ROLES:
-                ok, why = self.supported(n)
+                ok, why = self.supported(op_kind(n), n.op)
                 note = "" if ok else why
             if not note and share < 1.0:
                 note = (f"fused into the op before it by the runtime (measured: it keeps "

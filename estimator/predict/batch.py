@@ -1,0 +1,146 @@
+"""Many models' nodes as one set of arrays, so every later step — features, regressors, the
+runtime's fusion and partitions, the composition — runs once per batch instead of once per
+node: the fast path an architecture search takes (``LatencyEstimator.predict_totals``).
+
+Each model comes from its file through the column reader (:mod:`..graph.columns`), or, when
+it needs shape propagation or is already parsed, from its graph (``features.graph_columns``);
+both give the same columns (``tests/test_columns.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from ..features import graph_columns
+from ..graph import ModelGraph, read_model
+from ..graph.columns import ModelColumns, Unsupported, read_many
+
+ModelInput = Union[str, Path, bytes, ModelGraph]  # noqa: UP007 (a runtime alias on 3.10)
+
+
+@dataclass
+class NodeBatch:
+    """The nodes of several models, model after model; ``starts[m]:starts[m + 1]`` are model
+    m's, and ``producer`` indexes the whole batch."""
+
+    cols: ModelColumns
+    starts: np.ndarray
+    segment: np.ndarray  # per node, its model's position in the batch
+
+    @property
+    def models(self) -> int:
+        return len(self.starts) - 1
+
+    def sums(self, values: np.ndarray) -> np.ndarray:
+        """Per model, the sum of a per-node quantity."""
+        return np.bincount(self.segment, values, minlength=self.models)
+
+    @cached_property
+    def kinds(self) -> Coded:
+        return Coded.of(self.cols.kind)
+
+    def role_in(self, roles: Iterable[str]) -> np.ndarray:
+        """bool per node: its role is one of ``roles`` (a handful of values, compared)."""
+        out = np.zeros(len(self.segment), bool)
+        for r in roles:
+            out |= self.cols.role == r
+        return out
+
+
+@dataclass
+class Coded:
+    """A column of names as integer codes into its distinct values: tests of membership and
+    lookups run once per distinct name (a few dozen), not once per node."""
+
+    codes: np.ndarray
+    names: list[str]
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Coded:
+        index: dict[str, int] = {}
+        codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.int64,
+                            count=len(values))  # fmt: skip
+        return cls(codes, list(index))
+
+    def isin(self, names: Iterable[str]) -> np.ndarray:
+        wanted = set(names)
+        return np.array([n in wanted for n in self.names], bool)[self.codes]
+
+    def base_op(self) -> list[str]:
+        """Each distinct kind's op type ("CONV_2D:INT8" is a CONV_2D)."""
+        return [n.removesuffix(":INT8") for n in self.names]
+
+    def map(self, f: Callable[[str], Any], dtype: Any = object) -> np.ndarray:
+        """``f`` of every node's name, computed once per distinct name."""
+        return np.array([f(n) for n in self.names], dtype=dtype).reshape(-1)[self.codes]
+
+
+def columns_of(models: list[ModelInput]) -> list[ModelColumns]:
+    """Each model's columns: files through the column reader, all at once; parsed graphs,
+    and files that need shape propagation, through their graph."""
+    data: dict[int, bytes] = {}
+    out: list[ModelColumns | None] = []
+    for i, m in enumerate(models):
+        if isinstance(m, ModelGraph):
+            out.append(graph_columns(m))
+            continue
+        out.append(None)
+        try:
+            data[i] = m if isinstance(m, bytes) else Path(m).read_bytes()
+        except OSError:
+            out[i] = graph_columns(read_model(m))  # raises its one-line error
+    for i, got in zip(data, read_many(list(data.values())), strict=True):
+        out[i] = graph_columns(read_model(data[i], name=_label(models[i]))) if isinstance(
+            got, Unsupported) else got  # fmt: skip
+    return [c for c in out if c is not None]
+
+
+def _label(model: ModelInput) -> str:
+    return "<bytes>" if isinstance(model, bytes) else str(model)
+
+
+def batch_of(parts: list[ModelColumns]) -> NodeBatch:
+    """One batch of the models' columns, in order."""
+    sizes = np.array([len(p.kind) for p in parts], np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    offset = np.repeat(starts[:-1], sizes)
+    cat = (lambda key: np.concatenate([getattr(p, key) for p in parts])) if parts else None
+    if not parts:
+        empty = np.zeros(0)
+        cols = ModelColumns(empty.astype(object), empty.astype(object), empty.astype(object),
+                            empty.astype(int), {}, empty, empty.astype(int),
+                            empty.astype(bool))  # fmt: skip
+    else:
+        assert cat is not None
+        producer = cat("producer")
+        cols = ModelColumns(
+            kind=cat("kind"), op=cat("op"), role=cat("role"), subgraph=cat("subgraph"),
+            table={k: np.concatenate([p.table[k] for p in parts]) for k in parts[0].table},
+            cout=cat("cout"), producer=np.where(producer >= 0, producer + offset, -1),
+            single_reader=cat("single_reader"),
+        )  # fmt: skip
+    return NodeBatch(cols, starts, np.repeat(np.arange(len(parts)), sizes))
+
+
+def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows of X, each row's position among them): regressors then predict each
+    distinct layer once. Rows are grouped by a random projection (one sort of floats, where
+    ``np.unique(axis=0)`` sorts whole rows), then checked equal; on the rare mismatch, all rows
+    are kept."""
+    if len(X) < 2:
+        return X, np.arange(len(X))
+    key = X @ _PROJECTION[: X.shape[1]]
+    _, first, back = np.unique(key, return_index=True, return_inverse=True)
+    back = back.reshape(-1)
+    if not np.array_equal(X[first][back], X):
+        return X, np.arange(len(X))
+    return X[first], back
+
+
+_PROJECTION = np.random.default_rng(12345).standard_normal(256)
