@@ -129,8 +129,12 @@ def test_killed_build_resumes_without_loss(tmp_path, monkeypatch):
     proc.wait()
     before = {m["config_key"]: m["median_ms"] for m in open_db().measurements()}
     assert len(before) >= 8
+    started = time.time()
     r = leti("db", "build", "--suite", "smoke", "--no-progress")
     assert r.returncode == 0, r.stderr
+    # the killed builder's leases are freed at once (its process is gone), not after 300 s
+    assert time.time() - started < 120
+    assert not open_db().leases()
     after = open_db().measurements()
     keys = [m["config_key"] for m in after]
     assert len(keys) == len(set(keys)) == len(smoke())
@@ -140,7 +144,7 @@ def test_killed_build_resumes_without_loss(tmp_path, monkeypatch):
 
 
 def test_host_median_is_repeatable(tf_model):
-    data = tf_model("fp16_conv").read_bytes()
+    data = tf_model("conv_4x").read_bytes()  # long enough that timer jitter is not the spread
     dev = HostDevice()
     medians = [dev.measure(data).median_ms for _ in range(3)]
     # loose bound: CI machines are shared; the few-percent target is checked by bench/build

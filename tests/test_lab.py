@@ -69,8 +69,10 @@ def test_a_killed_builder_s_work_is_taken_over_after_its_lease(pg_url, tmp_path)
     from leti.estimator.generate.suites import smoke
 
     env = {**os.environ, "LETI_HOME": str(tmp_path / "home")}
+    # the victim runs "on another machine": its leases must expire before they are taken over
     victim = subprocess.Popen([*BUILD, "--db", pg_url, "--lease", "4"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env=env)  # fmt: skip
+                              stderr=subprocess.DEVNULL,
+                              env={**env, "LETI_BUILDER_HOST": "another-machine"})  # fmt: skip
     db = open_db(pg_url)
     deadline = time.time() + 300
     while time.time() < deadline and victim.poll() is None:
@@ -82,6 +84,7 @@ def test_a_killed_builder_s_work_is_taken_over_after_its_lease(pg_url, tmp_path)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert held, "the killed builder held leases"
+    assert all(row["owner"].startswith("another-machine:") for row in db.leases())
     r = subprocess.run([*BUILD, "--db", pg_url, "--lease", "4"], capture_output=True, text=True,
                        env=env, timeout=600)  # fmt: skip
     assert r.returncode == 0, r.stderr[-1500:]

@@ -27,8 +27,39 @@ WINDOW = 8  # items claimed at a time
 POLL_S = 2.0  # how often a builder with nothing left to claim looks again
 
 
+def machine_name() -> str:
+    """The machine a builder says it runs on in its leases: LETI_BUILDER_HOST, else the host
+    name (set it where containers on different machines share one host name)."""
+    return os.environ.get("LETI_BUILDER_HOST") or socket.gethostname()
+
+
 def owner_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return f"{machine_name()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def release_dead_owners(db: Database, device_id: str) -> int:
+    """Free at once the leases of builders on this machine whose process is gone (killed,
+    crashed): a rerun after a kill resumes now, not after the lease. Owners on other machines
+    are left to expire; so is a process id since reused (it only waits). Returns how many."""
+    host, dead = machine_name(), {}
+    for row in db.leases(device_id):
+        name, _, rest = row["owner"].partition(":")
+        pid = rest.split(":")[0]
+        if name == host and pid.isdigit() and not _alive(int(pid)):
+            dead.setdefault(row["owner"], []).append(row["key"])
+    for owner, keys in dead.items():
+        db.release(device_id, keys, owner)
+    return sum(len(k) for k in dead.values())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 class Claims:
@@ -43,6 +74,7 @@ class Claims:
         self.done_by_others: list[WorkItem] = []
 
     def __iter__(self) -> Iterator[WorkItem]:
+        release_dead_owners(self.db, self.device_id)
         pending = deque(self.items)
         waiting: list[WorkItem] = []
         while pending or waiting:
