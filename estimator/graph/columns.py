@@ -5,8 +5,9 @@ The object reader (:mod:`.reader`) builds a Python object per tensor and node an
 every option; this reader computes, for all nodes at once, only what features, prediction and
 composition read: the feature table (:data:`~leti.estimator.features.TABLE_KEYS`), op kinds,
 roles and the composition's per-node facts. Models it does not handle (dynamic shapes that
-need propagation, unknown schema versions, damaged files) return None and take the object
-path; ``tests/test_columns.py`` holds the two readers to identical results.
+need propagation, unknown schema versions, damaged files) come back as :class:`Unsupported`
+and take the object path; ``tests/test_columns.py`` holds the two readers to identical
+results.
 """
 
 from __future__ import annotations
@@ -15,24 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ops import (
-    ELEMENTWISE_BINARY,
-    ELEMENTWISE_UNARY_COST,
-    NORMALIZATIONS,
-    PAD_MERGING_OPS,
-    POOLS,
-    REDUCTIONS,
-    TRANSPOSE_CONV_CUSTOM,
-    WEIGHT_PREP_OPS,
-)  # fmt: skip
+from ..ops import PAD_MERGING_OPS, WEIGHT_PREP_OPS
+from .column_table import MAX_RANK, Tensors, node_table
 from .dtypes import DTYPE_SIZES
-from .schema_tables import ACTIVATIONS, BUILTIN_OPERATORS, BUILTIN_OPTIONS, TENSOR_TYPES
+from .flatarrays import FlatArrays
+from .schema_tables import BUILTIN_OPERATORS, BUILTIN_OPTIONS, TENSOR_TYPES
 
 _SIZE = np.array([DTYPE_SIZES.get(t, 4) for t in TENSOR_TYPES], float)
 _INTS = np.array([t in ("INT32", "INT64") for t in TENSOR_TYPES])
 _QUANT = np.array([t in ("INT8", "UINT8", "INT16") for t in TENSOR_TYPES])
-_FEATURE_ACT = {"NONE": 0, "RELU": 1, "RELU6": 2, "RELU_N1_TO_1": 3, "TANH": 4, "SIGN_BIT": 5}
-_ACT_CODE = np.array([_FEATURE_ACT.get(a, 0) for a in ACTIVATIONS], float)
 # option table -> field numbers of (padding, stride_h, fused activation, dilation_h,
 # filter_height, filter_width, keep_num_dims); -1: the table has no such field
 _FIELDS = {
@@ -49,66 +41,10 @@ _FIELDS = {
     "L2NormOptions": (-1, -1, 0, -1, -1, -1, -1),
 }
 _SIZES = {"stride_h": 4, "dilation_h": 4, "filter_h": 4, "filter_w": 4}
-MAX_RANK = 6
 
 
 class Unsupported(Exception):
     """A model this reader leaves to the object reader."""
-
-
-class _Buf:
-    """Typed views of a flatbuffer, and vectorised table access over many tables at once."""
-
-    def __init__(self, data: bytes) -> None:
-        self.n = len(data)
-        self.u8 = np.frombuffer(data, np.uint8)
-        self.u16 = np.frombuffer(data, np.uint16, count=self.n // 2)
-        self.i32 = np.frombuffer(data, np.int32, count=self.n // 4)
-        self.u32 = self.i32.view(np.uint32)
-
-    def fields(self, tables: np.ndarray, n: int) -> np.ndarray:
-        """[tables x n] absolute positions of each table's first n fields (0: absent)."""
-        vt = tables - self.i32[tables >> 2]
-        size = self.u16[vt >> 1].astype(np.int64)
-        slots = 4 + 2 * np.arange(n)
-        ok = slots[None, :] < size[:, None]
-        offs = self.u16[np.where(ok, vt[:, None] + slots[None, :], vt[:, None]) >> 1]
-        offs = np.where(ok, offs, 0).astype(np.int64)
-        return np.where(offs > 0, tables[:, None] + offs, 0)
-
-    def deref(self, pos: np.ndarray) -> np.ndarray:
-        return pos + self.u32[pos >> 2].astype(np.int64)
-
-    def vectors(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(element start, length) of the vectors referenced at ``pos`` (0: absent, empty)."""
-        present = pos > 0
-        vec = np.where(present, self.deref(np.where(present, pos, 0)), 0)
-        length = np.where(present, self.u32[vec >> 2], 0).astype(np.int64)
-        return vec + 4, length
-
-    def tables(self, pos: int) -> np.ndarray:
-        if not pos:
-            return np.zeros(0, np.int64)
-        start, length = self.vectors(np.array([pos], np.int64))
-        slots = start[0] + 4 * np.arange(length[0])
-        return slots + self.u32[slots >> 2].astype(np.int64)
-
-    def ragged(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The int32 vectors at ``pos``, flattened, and their lengths."""
-        start, length = self.vectors(pos)
-        total = int(length.sum())
-        owner = np.repeat(np.arange(len(pos)), length)
-        within = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
-        return self.i32[(start[owner] + 4 * within) >> 2].astype(np.int64), length
-
-    def scalar(self, pos: np.ndarray, size: int, default: float) -> np.ndarray:
-        """Scalars of ``size`` bytes (1 or 4, signed) at ``pos``, ``default`` where absent."""
-        got = pos > 0
-        if size == 1:
-            values = self.u8[np.where(got, pos, 0)].astype(np.int64)
-        else:
-            values = self.i32[np.where(got, pos, 0) >> 2].astype(np.int64)
-        return np.where(got, values, default)
 
 
 @dataclass
@@ -142,7 +78,7 @@ def read_many(models: list[bytes]) -> list[ModelColumns | Unsupported]:
     counts: list[int | Unsupported] = []
     for data in models:
         try:
-            got = _gather(_Buf(data))
+            got = _gather(FlatArrays(data))
         except Unsupported as exc:
             counts.append(exc)
             continue
@@ -174,7 +110,7 @@ def _slice(c: ModelColumns, start: int, end: int) -> ModelColumns:
     )  # fmt: skip
 
 
-def _gather(b: _Buf) -> list[_Part]:
+def _gather(b: FlatArrays) -> list[_Part]:
     """One file's subgraphs as raw arrays (everything that reads the file's bytes)."""
     if b.n < 8 or bytes(b.u8[4:8]) != b"TFL3":
         raise Unsupported("not a TFLite model")
@@ -191,7 +127,7 @@ def _gather(b: _Buf) -> list[_Part]:
     return parts
 
 
-def _buffer_sizes(b: _Buf, f_buffers: int) -> np.ndarray:
+def _buffer_sizes(b: FlatArrays, f_buffers: int) -> np.ndarray:
     tables = b.tables(f_buffers)
     if not len(tables):
         return np.zeros(0, np.int64)
@@ -204,7 +140,7 @@ def _buffer_sizes(b: _Buf, f_buffers: int) -> np.ndarray:
     return size
 
 
-def _opcodes(b: _Buf, f_codes: int) -> tuple[list[str], list[bool]]:
+def _opcodes(b: FlatArrays, f_codes: int) -> tuple[list[str], list[bool]]:
     tables = b.tables(f_codes)
     if not len(tables):
         return [], []
@@ -226,7 +162,7 @@ class _Part:
 
     s: int
     n: int
-    t: _Tensors
+    t: Tensors
     op: np.ndarray
     custom: np.ndarray
     ins: np.ndarray
@@ -239,7 +175,7 @@ class _Part:
     sub_outputs: np.ndarray
 
 
-def _subgraph(b: _Buf, sg: int, s: int, buffer_size: np.ndarray, names: list[str],
+def _subgraph(b: FlatArrays, sg: int, s: int, buffer_size: np.ndarray, names: list[str],
               customs: list[bool]) -> _Part:  # fmt: skip
     f_tensors, _, f_outputs, f_ops, _ = b.fields(np.array([sg]), 5)[0]
     t = _tensors(b, b.tables(int(f_tensors)), buffer_size)
@@ -279,7 +215,7 @@ def _assemble(parts: list[_Part]) -> ModelColumns:
             return np.concatenate([get(p) for p in parts])
         return np.concatenate([get(p) + shift[i] for i, p in enumerate(parts)])
 
-    t = _Tensors(
+    t = Tensors(
         count=int(sum(p.t.count for p in parts)),
         dims=np.concatenate([p.t.dims for p in parts]),
         **{k: cat(lambda p, k=k: getattr(p.t, k)) for k in ("rank", "dtype", "numel", "nbytes",
@@ -320,7 +256,7 @@ def _assemble(parts: list[_Part]) -> ModelColumns:
     a1 = _nth(ins[acts], act_node, act_pos, n, 1)
     _mark_merged_pads(role, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
                       const, sub_outputs)  # fmt: skip
-    table = _table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first, second,
+    table = node_table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first, second,
                    third, out0, a0, a1, opts, n)  # fmt: skip
     kind = op.copy()
     quant = (a0 >= 0) & _QUANT[t.dtype[np.maximum(a0, 0)]] & ~custom & ~np.isin(
@@ -337,20 +273,7 @@ def _assemble(parts: list[_Part]) -> ModelColumns:
     )  # fmt: skip
 
 
-@dataclass
-class _Tensors:
-    count: int
-    dims: np.ndarray  # [tensors x MAX_RANK], padded with 1
-    rank: np.ndarray
-    dtype: np.ndarray
-    numel: np.ndarray
-    nbytes: np.ndarray
-    const: np.ndarray
-    dynamic: np.ndarray
-    last: np.ndarray  # the last dimension (0 for a scalar)
-
-
-def _tensors(b: _Buf, tables: np.ndarray, buffer_size: np.ndarray) -> _Tensors:
+def _tensors(b: FlatArrays, tables: np.ndarray, buffer_size: np.ndarray) -> Tensors:
     count = len(tables)
     f = b.fields(tables, 8)
     flat, rank = b.ragged(f[:, 0])
@@ -376,7 +299,7 @@ def _tensors(b: _Buf, tables: np.ndarray, buffer_size: np.ndarray) -> _Tensors:
     numel = np.prod(np.maximum(dims, 1), axis=1)
     nbytes = np.where(stored > 0, stored, np.ceil(numel * _SIZE[dtype]))
     last = np.where(rank > 0, dims[np.arange(count), np.maximum(rank - 1, 0)], 0)
-    return _Tensors(count, dims, rank, dtype, numel, nbytes.astype(np.int64), stored > 0,
+    return Tensors(count, dims, rank, dtype, numel, nbytes.astype(np.int64), stored > 0,
                     dynamic, last)  # fmt: skip
 
 
@@ -388,7 +311,7 @@ def _nth(values: np.ndarray, node: np.ndarray, pos: np.ndarray, n: int, k: int) 
     return out
 
 
-def _options(b: _Buf, kind: np.ndarray, table: np.ndarray) -> dict[str, np.ndarray]:
+def _options(b: FlatArrays, kind: np.ndarray, table: np.ndarray) -> dict[str, np.ndarray]:
     n = len(kind)
     out = {
         "padding": np.full(n, -1), "stride_h": np.full(n, -1), "act": np.zeros(n, int),
@@ -429,89 +352,3 @@ def _mark_merged_pads(role, op, ins, in_node, in_pos, out_len, outs, first, seco
         users = np.flatnonzero(ins == y)
         if len(users) == 1 and op[in_node[users[0]]] in PAD_MERGING_OPS and in_pos[users[0]] == 0:
             role[p] = "merged"
-
-
-def _table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first, second, third,
-           out0, a0, a1, opts, n) -> dict[str, np.ndarray]:  # fmt: skip
-    numel = t.numel.astype(float)
-    out_numel = np.bincount(out_node, numel[outs], minlength=n)
-    nb = t.nbytes.astype(float)
-    b_in = np.bincount(in_node, np.where(const[ins], 0.0, nb[ins]), minlength=n)
-    b_w = np.bincount(in_node, np.where(const[ins], nb[ins], 0.0), minlength=n)
-    b_out = np.bincount(out_node, nb[outs], minlength=n)
-    params = np.bincount(in_node, np.where(const[ins], numel[ins], 0.0), minlength=n)
-
-    def dim(tensor: np.ndarray, k: int) -> np.ndarray:
-        return np.where(tensor >= 0, t.dims[np.maximum(tensor, 0), k], 0).astype(float)
-
-    def rank(tensor: np.ndarray) -> np.ndarray:
-        return np.where(tensor >= 0, t.rank[np.maximum(tensor, 0)], -1)
-
-    def count(tensor: np.ndarray) -> np.ndarray:
-        return np.where(tensor >= 0, numel[np.maximum(tensor, 0)], 0.0)
-
-    w4 = rank(second) == 4
-    kernel = np.where(opts["filter_h"] >= 0, opts["filter_h"], 1).astype(float)
-    convlike = np.isin(op, ["CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV",
-                            TRANSPOSE_CONV_CUSTOM])  # fmt: skip
-    kernel = np.where(convlike & w4, dim(second, 1), kernel)
-    stride = np.where(opts["stride_h"] >= 0, opts["stride_h"], 1).astype(float)
-    tconv_c = (op == TRANSPOSE_CONV_CUSTOM) & (rank(first) == 4) & (out0 >= 0)
-    stride = np.where(tconv_c, dim(out0, 1) // np.maximum(dim(first, 1), 1), stride)
-    o0 = count(out0)
-    macs = np.zeros(n)
-    kk = dim(second, 1) * dim(second, 2)
-    macs = np.where((op == "CONV_2D") & w4, o0 * kk * dim(second, 3), macs)
-    macs = np.where((op == "DEPTHWISE_CONV_2D") & w4, o0 * kk, macs)
-    fc = (op == "FULLY_CONNECTED") & (rank(second) == 2)
-    macs = np.where(fc, np.floor(count(first) / np.maximum(dim(second, 1), 1)) * dim(second, 0)
-                    * dim(second, 1), macs)  # fmt: skip
-    macs = np.where((op == "TRANSPOSE_CONV") & (in_len > 2) & w4,
-                    count(third) * kk * dim(second, 0), macs)  # fmt: skip
-    macs = np.where((op == TRANSPOSE_CONV_CUSTOM) & w4, count(first) * kk * dim(second, 0), macs)
-    last_in = np.where(first >= 0, t.last[np.maximum(first, 0)], 0)
-    macs = np.where((op == "BATCH_MATMUL") & (in_len > 1) & (rank(first) > 0), o0 * last_in, macs)
-    macs = np.where((first >= 0) & (out0 >= 0), macs, 0.0)
-    act_on = opts["act"] > 0
-    extra = np.where(act_on, out_numel, 0.0)
-    bias = np.isin(op, ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"]) & (in_len > 2)
-    bias |= (op == "TRANSPOSE_CONV") & (in_len > 3)
-    flops = np.zeros(n)
-    unary = np.array([ELEMENTWISE_UNARY_COST.get(o, 0) for o in op], float)
-    filt = np.where(opts["filter_h"] >= 0, opts["filter_h"], 1) * np.where(
-        opts["filter_w"] >= 0, opts["filter_w"], 1)  # fmt: skip
-    flops = np.select(
-        [macs > 0, np.isin(op, list(ELEMENTWISE_BINARY)), unary > 0, np.isin(op, list(POOLS)),
-         np.isin(op, list(REDUCTIONS)) & (first >= 0), np.isin(op, list(NORMALIZATIONS)),
-         op == "RESIZE_BILINEAR"],
-        [2 * macs + np.where(bias, out_numel, 0.0) + extra, out_numel + extra,
-         out_numel * unary, out_numel * filt + extra, count(first), 5 * out_numel,
-         8 * out_numel],
-        0.0,
-    )  # fmt: skip
-    h, w, c = _hwc(t, a0)
-    ho, wo, co = _hwc(t, out0)
-    in2 = np.where(a1 >= 0, np.log1p(np.prod(np.where(
-        np.arange(MAX_RANK)[None, :] < rank(a1)[:, None], t.dims[np.maximum(a1, 0)], 1),
-        axis=1).astype(float)), 0.0)  # fmt: skip
-    in2 = np.where((a1 >= 0) & (rank(a1) == 0), 0.0, in2)  # a scalar's shape is [], as empty
-    return {
-        "h": h, "w": w, "cin": c, "ho": ho, "wo": wo, "cout": co, "kernel": kernel,
-        "stride": stride, "dilation": np.where(opts["dilation_h"] >= 0, opts["dilation_h"],
-                                               1).astype(float),
-        "same": (opts["padding"] <= 0).astype(float), "act": _ACT_CODE[opts["act"]],
-        "flops": flops, "macs": macs, "params": params, "b_in": b_in, "b_w": b_w,
-        "b_out": b_out, "n_inputs": np.bincount(in_node, ~const[ins], minlength=n).astype(float),
-        "in2": in2, "scalar": ((params == 1) & (b_w <= 8)).astype(float),
-    }  # fmt: skip
-
-
-def _hwc(t: _Tensors, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Height, width, channels with a batch folded into the height (features._hwc)."""
-    safe = np.maximum(tensor, 0)
-    d = np.maximum(t.dims[safe], 1).astype(float)
-    r = np.where(tensor >= 0, t.rank[safe], 0)
-    h = np.select([r == 4, r == 3, r == 2], [d[:, 0] * d[:, 1], d[:, 0], d[:, 0]], 1.0)
-    w = np.select([r == 4, r == 3], [d[:, 2], d[:, 1]], 1.0)
-    c = np.select([r == 4, r == 3, r == 2, r == 1], [d[:, 3], d[:, 2], d[:, 1], d[:, 0]], 1.0)
-    return h, w, c
