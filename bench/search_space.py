@@ -11,7 +11,7 @@ EXPANSIONS = (1, 3, 6)
 WIDTHS = (16, 24, 32, 40, 48, 64)
 
 
-def candidate(seed: int, blocks: int = 60, res: int = 64) -> bytes:
+def candidate(seed: int, blocks: int = 86, res: int = 64) -> bytes:
     """One random candidate of ``blocks`` inverted-residual blocks (about 4 ops each)."""
     from leti.estimator.generate.layers import Net
 

@@ -10,7 +10,7 @@ from leti.estimator.features import op_kind, op_record, table
 from leti.estimator.generate import netgen, singles
 from leti.estimator.generate.suites import smoke
 from leti.estimator.graph import read_model
-from leti.estimator.graph.columns import Unsupported, read_columns
+from leti.estimator.graph.columns import Unsupported, _head, read_columns, read_many
 
 
 def same_as_object_reader(data: bytes) -> None:
@@ -53,6 +53,31 @@ def test_what_needs_shape_propagation_takes_the_object_path(tf_model):
         read_columns(tf_model("runtime_reshape").read_bytes())
     with pytest.raises(Unsupported):
         read_columns(b"not a model at all")
+
+
+def test_many_files_read_as_one_equal_each_read_alone(tf_model):
+    kinds = (("mobilenet", 32, 1), (netgen.HEAVY, 16, 2), ("resnet", 24, 3))
+    nets = [netgen.build(dict(family=f, res=64, width=w, depth=3, seed=s, head=100, patch=8))
+            for f, w, s in kinds]  # fmt: skip
+    assert all(len(_head(n).holes[0]) for n in nets)  # weights left out of the batch's copy
+    reshape = tf_model("runtime_reshape").read_bytes()
+    conv = tf_model("conv").read_bytes()
+    batch = [nets[0], b"not a model", reshape, nets[1], conv[: len(conv) // 2], nets[2], conv]
+    got = read_many(batch)
+    assert len(got) == len(batch)
+    for data, cols in zip(batch, got, strict=True):
+        try:
+            alone = read_columns(data)
+        except Unsupported:
+            assert isinstance(cols, Unsupported)
+            continue
+        assert not isinstance(cols, Unsupported)
+        for key, values in alone.table.items():
+            assert np.array_equal(values, cols.table[key], equal_nan=True), key
+        for name in ("kind", "role", "subgraph", "cout", "producer", "single_reader"):
+            assert np.array_equal(getattr(alone, name), getattr(cols, name)), name
+    assert isinstance(got[2], Unsupported) and "shape propagation" in str(got[2])
+    same_as_object_reader(nets[1])
 
 
 def test_schema_tables_match_the_tflite_package():

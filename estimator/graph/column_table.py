@@ -17,6 +17,7 @@ from ..ops import (
     REDUCTIONS,
     TRANSPOSE_CONV_CUSTOM,
 )
+from .coded import Coded
 from .schema_tables import ACTIVATIONS
 
 MAX_RANK = 6
@@ -37,8 +38,8 @@ class Tensors:
     last: np.ndarray  # the last dimension (0 for a scalar)
 
 
-def node_table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first, second, third,
-           out0, a0, a1, opts, n) -> dict[str, np.ndarray]:  # fmt: skip
+def node_table(ops: Coded, custom, t, const, ins, in_node, outs, out_node, in_len, first, second,
+               third, out0, a0, a1, opts, n) -> dict[str, np.ndarray]:  # fmt: skip
     numel = t.numel.astype(float)
     out_numel = np.bincount(out_node, numel[outs], minlength=n)
     nb = t.nbytes.astype(float)
@@ -58,38 +59,38 @@ def node_table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first
 
     w4 = rank(second) == 4
     kernel = np.where(opts["filter_h"] >= 0, opts["filter_h"], 1).astype(float)
-    convlike = np.isin(op, ["CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV",
+    convlike = ops.isin(["CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV",
                             TRANSPOSE_CONV_CUSTOM])  # fmt: skip
     kernel = np.where(convlike & w4, dim(second, 1), kernel)
     stride = np.where(opts["stride_h"] >= 0, opts["stride_h"], 1).astype(float)
-    tconv_c = (op == TRANSPOSE_CONV_CUSTOM) & (rank(first) == 4) & (out0 >= 0)
+    tconv_c = ops.eq(TRANSPOSE_CONV_CUSTOM) & (rank(first) == 4) & (out0 >= 0)
     stride = np.where(tconv_c, dim(out0, 1) // np.maximum(dim(first, 1), 1), stride)
     o0 = count(out0)
     macs = np.zeros(n)
     kk = dim(second, 1) * dim(second, 2)
-    macs = np.where((op == "CONV_2D") & w4, o0 * kk * dim(second, 3), macs)
-    macs = np.where((op == "DEPTHWISE_CONV_2D") & w4, o0 * kk, macs)
-    fc = (op == "FULLY_CONNECTED") & (rank(second) == 2)
+    macs = np.where(ops.eq("CONV_2D") & w4, o0 * kk * dim(second, 3), macs)
+    macs = np.where(ops.eq("DEPTHWISE_CONV_2D") & w4, o0 * kk, macs)
+    fc = ops.eq("FULLY_CONNECTED") & (rank(second) == 2)
     macs = np.where(fc, np.floor(count(first) / np.maximum(dim(second, 1), 1)) * dim(second, 0)
                     * dim(second, 1), macs)  # fmt: skip
-    macs = np.where((op == "TRANSPOSE_CONV") & (in_len > 2) & w4,
+    macs = np.where(ops.eq("TRANSPOSE_CONV") & (in_len > 2) & w4,
                     count(third) * kk * dim(second, 0), macs)  # fmt: skip
-    macs = np.where((op == TRANSPOSE_CONV_CUSTOM) & w4, count(first) * kk * dim(second, 0), macs)
+    macs = np.where(ops.eq(TRANSPOSE_CONV_CUSTOM) & w4, count(first) * kk * dim(second, 0), macs)
     last_in = np.where(first >= 0, t.last[np.maximum(first, 0)], 0)
-    macs = np.where((op == "BATCH_MATMUL") & (in_len > 1) & (rank(first) > 0), o0 * last_in, macs)
+    macs = np.where(ops.eq("BATCH_MATMUL") & (in_len > 1) & (rank(first) > 0), o0 * last_in, macs)
     macs = np.where((first >= 0) & (out0 >= 0), macs, 0.0)
     act_on = opts["act"] > 0
     extra = np.where(act_on, out_numel, 0.0)
-    bias = np.isin(op, ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"]) & (in_len > 2)
-    bias |= (op == "TRANSPOSE_CONV") & (in_len > 3)
+    bias = ops.isin(["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"]) & (in_len > 2)
+    bias |= ops.eq("TRANSPOSE_CONV") & (in_len > 3)
     flops = np.zeros(n)
-    unary = np.array([ELEMENTWISE_UNARY_COST.get(o, 0) for o in op], float)
+    unary = ops.map(lambda o: ELEMENTWISE_UNARY_COST.get(o, 0), float)
     filt = np.where(opts["filter_h"] >= 0, opts["filter_h"], 1) * np.where(
         opts["filter_w"] >= 0, opts["filter_w"], 1)  # fmt: skip
     flops = np.select(
-        [macs > 0, np.isin(op, list(ELEMENTWISE_BINARY)), unary > 0, np.isin(op, list(POOLS)),
-         np.isin(op, list(REDUCTIONS)) & (first >= 0), np.isin(op, list(NORMALIZATIONS)),
-         op == "RESIZE_BILINEAR"],
+        [macs > 0, ops.isin(list(ELEMENTWISE_BINARY)), unary > 0, ops.isin(list(POOLS)),
+         ops.isin(list(REDUCTIONS)) & (first >= 0), ops.isin(list(NORMALIZATIONS)),
+         ops.eq("RESIZE_BILINEAR")],
         [2 * macs + np.where(bias, out_numel, 0.0) + extra, out_numel + extra,
          out_numel * unary, out_numel * filt + extra, count(first), 5 * out_numel,
          8 * out_numel],

@@ -12,11 +12,14 @@ results.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..ops import PAD_MERGING_OPS, WEIGHT_PREP_OPS
+from .coded import Coded
 from .column_table import MAX_RANK, Tensors, node_table
 from .dtypes import DTYPE_SIZES
 from .flatarrays import FlatArrays
@@ -64,40 +67,66 @@ class ModelColumns:
 def read_columns(data: bytes) -> ModelColumns:
     """The columns of a .tflite model; raises :class:`Unsupported` for models the object
     reader must take (dynamic shapes, several schema versions, damaged files)."""
-    (out,) = read_many([data])
-    if isinstance(out, Unsupported):
-        raise out
-    return out
+    return _slices(*_gather(FlatArrays.of(data), [_head(data)]), 1)[0]
 
 
 def read_many(models: list[bytes]) -> list[ModelColumns | Unsupported]:
-    """The columns of each model, or why the object reader must take it. Each file is read
-    on its own; what follows — roles, shapes, FLOPs and bytes of every node — is computed for
-    all of them at once, so a thousand small models cost little more than one large one."""
-    parts: list[_Part] = []
-    counts: list[int | Unsupported] = []
-    for data in models:
+    """The columns of each model, or why the object reader must take it. The files' metadata
+    is read as one (see :mod:`.flatarrays`): every step — fields of every table, roles,
+    shapes, FLOPs and bytes of every node — is one numpy call for all of them, so a thousand
+    small models cost little more than one large one. A file the batch cannot take is read
+    on its own, for its reason."""
+    out: list[ModelColumns | Unsupported | None] = [None] * len(models)
+    heads: list[_Head] = []
+    ok: list[int] = []
+    for i, data in enumerate(models):
         try:
-            got = _gather(FlatArrays(data))
+            heads.append(_head(data))
+            ok.append(i)
         except Unsupported as exc:
-            counts.append(exc)
+            out[i] = exc
+    while ok:
+        try:
+            b = FlatArrays.joined([models[i] for i in ok], [h.holes for h in heads])
+            got = _slices(*_gather(b, heads), len(ok))
+        except _Bad as bad:  # those files alone, for their reasons; the others again
+            for k in bad.files:
+                out[ok[k]] = _alone(models[ok[k]])
+            keep = np.setdiff1d(np.arange(len(ok)), bad.files).tolist()
+            ok, heads = [ok[k] for k in keep], [heads[k] for k in keep]
             continue
-        except (IndexError, ValueError, OverflowError) as exc:
-            counts.append(Unsupported(str(exc)))
-            continue
-        parts += got
-        counts.append(sum(p.n for p in got))
-    whole = _assemble(parts) if parts else None
-    out: list[ModelColumns | Unsupported] = []
-    start = 0
-    for c in counts:
-        if isinstance(c, Unsupported):
-            out.append(c)
-            continue
-        assert whole is not None
-        out.append(_slice(whole, start, start + c))
-        start += c
-    return out
+        except (IndexError, ValueError, OverflowError):  # a damaged file: each on its own
+            for i in ok:
+                out[i] = _alone(models[i])
+            break
+        for i, c in zip(ok, got, strict=True):
+            out[i] = c
+        break
+    return [c for c in out if c is not None]
+
+
+def _alone(data: bytes) -> ModelColumns | Unsupported:
+    try:
+        return read_columns(data)
+    except Unsupported as exc:
+        return exc
+    except (IndexError, ValueError, OverflowError) as exc:
+        return Unsupported(f"damaged: {exc}")
+
+
+class _Bad(Exception):
+    """Files of a batch that this reader does not take (each is then read alone)."""
+
+    def __init__(self, files: np.ndarray) -> None:
+        super().__init__(f"{len(files)} files")
+        self.files = files
+
+
+def _slices(c: ModelColumns, file: np.ndarray, files: int) -> list[ModelColumns]:
+    """Each file's columns (``file``: whose each node is; a file's nodes are together)."""
+    sizes = np.bincount(file, minlength=files)
+    ends = np.cumsum(sizes)
+    return [_slice(c, int(e - n), int(e)) for e, n in zip(ends, sizes, strict=True)]
 
 
 def _slice(c: ModelColumns, start: int, end: int) -> ModelColumns:
@@ -110,131 +139,177 @@ def _slice(c: ModelColumns, start: int, end: int) -> ModelColumns:
     )  # fmt: skip
 
 
-def _gather(b: FlatArrays) -> list[_Part]:
-    """One file's subgraphs as raw arrays (everything that reads the file's bytes)."""
-    if b.n < 8 or bytes(b.u8[4:8]) != b"TFL3":
+@dataclass
+class _Head:
+    """What is read of one file on its own: where its tables start, its buffers' sizes and
+    the byte ranges of large buffers (never read, so left out of the batch's copy)."""
+
+    codes: int
+    subgraphs: int
+    buffer_size: np.ndarray
+    holes: tuple[np.ndarray, np.ndarray]  # starts, ends
+
+
+def _head(data: bytes) -> _Head:
+    if len(data) < 8 or data[4:8] != b"TFL3":
         raise Unsupported("not a TFLite model")
-    root = np.array([b.u32[0]], np.int64)
-    f_version, f_codes, f_subgraphs, _, f_buffers = b.fields(root, 5)[0]
-    if not f_version or b.u32[f_version >> 2] != 3:
-        raise Unsupported("schema version")
-    buffer_size = _buffer_sizes(b, int(f_buffers))
-    names, customs = _opcodes(b, int(f_codes))
-    parts = [_subgraph(b, sg, s, buffer_size, names, customs)
-             for s, sg in enumerate(b.tables(int(f_subgraphs)))]  # fmt: skip
-    if not parts:
-        raise Unsupported("no subgraphs")
-    return parts
+    try:
+        root = _U32.unpack_from(data, 0)[0]
+        f_version, f_codes, f_subgraphs, _, f_buffers = _root_fields(data, root)
+        if not f_version or _U32.unpack_from(data, f_version)[0] != 3:
+            raise Unsupported("schema version")
+        size, holes = _buffers(FlatArrays.of(data), f_buffers)
+    except (IndexError, ValueError, OverflowError, struct.error) as exc:
+        raise Unsupported(f"damaged: {exc}") from exc
+    return _Head(f_codes, f_subgraphs, size, holes)
 
 
-def _buffer_sizes(b: FlatArrays, f_buffers: int) -> np.ndarray:
-    tables = b.tables(f_buffers)
-    if not len(tables):
-        return np.zeros(0, np.int64)
-    f = b.fields(tables, 3)
-    if (f[:, 1] > 0).any():  # weights kept after the flatbuffer (offset/size): object reader
-        raise Unsupported("external buffers")
-    start, size = b.vectors(f[:, 0])
-    if int((start + size).max(initial=0)) > b.n:
+_U32, _I32, _U16 = struct.Struct("<I"), struct.Struct("<i"), struct.Struct("<H")
+
+
+def _root_fields(data: bytes, root: int) -> list[int]:
+    """Positions of the model table's first five fields (0: absent), read with struct: one
+    table is faster read without numpy."""
+    vt = root - _I32.unpack_from(data, root)[0]
+    size = _U16.unpack_from(data, vt)[0]
+    out = []
+    for k in range(5):
+        off = _U16.unpack_from(data, vt + 4 + 2 * k)[0] if 4 + 2 * k < size else 0
+        out.append(root + off if off else 0)
+    return out
+
+
+def _buffers(b: FlatArrays, f_buffers: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Each buffer's size, and the aligned insides of those over 1 KB (sorted, disjoint)."""
+    no_holes = (_EMPTY, _EMPTY)
+    if not f_buffers:
+        return _EMPTY, no_holes
+    vec = f_buffers + int(b.u32[f_buffers >> 2])
+    slots = vec + 4 + 4 * np.arange(int(b.u32[vec >> 2]))
+    if not len(slots):
+        return _EMPTY, no_holes
+    tables = slots + b.u32[slots >> 2]
+    vt = tables - b.i32[tables >> 2]
+    vsize = b.u16[vt >> 1]
+    data = np.where(vsize > 4, b.u16[(vt + 4) >> 1], 0)
+    if (np.where(vsize > 6, b.u16[(vt + 6) >> 1], 0) > 0).any():
+        raise Unsupported("external buffers")  # weights kept after the flatbuffer: object reader
+    at = np.where(data > 0, tables + data, 0)
+    start = np.where(data > 0, at + b.u32[at >> 2], 0) + 4
+    size = np.where(data > 0, b.u32[start - 4 >> 2], 0).astype(np.int64)
+    if int((start + size).max(initial=0)) > len(b.u8):
         raise Unsupported("truncated")
-    return size
+    big = size > 1024
+    lo, hi = (start[big] + 7) // 8 * 8, (start[big] + size[big]) // 8 * 8
+    if len(lo) > 1 and not (lo[1:] > lo[:-1]).all():
+        if (lo[1:] < lo[:-1]).all():  # written back to front: the usual order
+            lo, hi = lo[::-1], hi[::-1]
+        else:
+            order = np.argsort(lo, kind="stable")
+            lo, hi = lo[order], hi[order]
+    reach = np.maximum.accumulate(hi)  # a buffer shared by two tables is one hole
+    apart = np.concatenate([[True], lo[1:] >= reach[:-1]]) & (hi > lo)
+    return size, (lo[apart], hi[apart])
 
 
-def _opcodes(b: FlatArrays, f_codes: int) -> tuple[list[str], list[bool]]:
-    tables = b.tables(f_codes)
-    if not len(tables):
-        return [], []
+_EMPTY = np.zeros(0, np.int64)
+
+
+def _opcodes(b: FlatArrays, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every file's op names and custom flags, flattened, and how many each file has."""
+    tables, count = b.tables(at)
     f = b.fields(tables, 4)
     dep = b.scalar(f[:, 0], 1, 0)
     code = np.maximum(b.scalar(f[:, 3], 4, 0), np.where(dep < 128, dep, 0))
-    names = [BUILTIN_OPERATORS[c] if c < len(BUILTIN_OPERATORS) else f"UNKNOWN_{c}"
-             for c in code.tolist()]  # fmt: skip
-    for i in [i for i, name in enumerate(names) if name == "CUSTOM"]:
+    names = np.array([BUILTIN_OPERATORS[c] if c < len(BUILTIN_OPERATORS) else f"UNKNOWN_{c}"
+                      for c in code.tolist()], dtype=object)  # fmt: skip
+    for i in np.flatnonzero(names == "CUSTOM").tolist():
         start, n = b.vectors(f[i : i + 1, 1])
-        text = bytes(b.u8[start[0] : start[0] + n[0]]).decode("utf-8", "replace")
+        text = b.u8_at(start[0] + np.arange(n[0])).tobytes().decode("utf-8", "replace")
         names[i] = f"CUSTOM:{text or 'unnamed'}"
-    return names, [name.startswith("CUSTOM:") for name in names]
+    custom = np.array([n.startswith("CUSTOM:") for n in names.tolist()], bool)
+    return names, custom, count
 
 
-@dataclass
-class _Part:
-    """One subgraph as read from its file; indices are the subgraph's own."""
+def _gather(b: FlatArrays, heads: list[_Head]) -> tuple[ModelColumns, np.ndarray]:
+    """Every file's subgraphs and nodes as one set of arrays."""
+    files = len(heads)
+    bad = np.zeros(files, bool)
 
-    s: int
-    n: int
-    t: Tensors
-    op: np.ndarray
-    custom: np.ndarray
-    ins: np.ndarray
-    in_node: np.ndarray
-    in_len: np.ndarray
-    outs: np.ndarray
-    out_node: np.ndarray
-    out_len: np.ndarray
-    opts: dict[str, np.ndarray]
-    sub_outputs: np.ndarray
+    def check(file_of_bad: np.ndarray, reason: str) -> None:
+        if len(file_of_bad):
+            if files == 1:
+                raise Unsupported(reason)
+            bad[file_of_bad] = True
 
+    def at(local: list[int]) -> np.ndarray:
+        pos = np.array(local, np.int64)
+        return np.where(pos > 0, b.bases + pos, 0)
 
-def _subgraph(b: FlatArrays, sg: int, s: int, buffer_size: np.ndarray, names: list[str],
-              customs: list[bool]) -> _Part:  # fmt: skip
-    f_tensors, _, f_outputs, f_ops, _ = b.fields(np.array([sg]), 5)[0]
-    t = _tensors(b, b.tables(int(f_tensors)), buffer_size)
-    ops = b.tables(int(f_ops))
+    names, customs, n_codes = _opcodes(b, at([h.codes for h in heads]))
+    code_off = np.cumsum(n_codes) - n_codes
+    sgs, n_sg = b.tables(at([h.subgraphs for h in heads]))
+    check(np.flatnonzero(n_sg == 0), "no subgraphs")
+    sg_file = np.repeat(np.arange(files), n_sg)
+    sg_index = np.arange(len(sgs)) - np.repeat(np.cumsum(n_sg) - n_sg, n_sg)
+    fs, fs_at = b.fields_at(sgs, (0, 2, 3))  # tensors, outputs, operators
+    check(np.unique(sg_file[b.file_of(sgs) != sg_file]), "damaged: subgraph outside its file")
+    tensors, n_t = b.tables(fs[:, 0], fs_at[:, 0])
+    t_sg = np.repeat(np.arange(len(sgs)), n_t)
+    t_off = np.cumsum(n_t) - n_t
+    t_file = sg_file[t_sg]
+    check(np.unique(t_file[b.file_of(tensors) != t_file]), "damaged: tensor outside its file")
+    n_buf = np.array([len(h.buffer_size) for h in heads], np.int64)
+    t = _tensors(b, tensors, t_file, np.concatenate([h.buffer_size for h in heads]), n_buf,
+                 check)  # fmt: skip
+    ops, n_ops = b.tables(fs[:, 2], fs_at[:, 2])
+    op_sg = np.repeat(np.arange(len(sgs)), n_ops)
+    op_file = sg_file[op_sg]
+    check(np.unique(op_file[b.file_of(ops) != op_file]), "damaged: operator outside its file")
     n = len(ops)
-    f = b.fields(ops, 5)
-    code = b.scalar(f[:, 0], 4, 0)
-    if n and code.max() >= len(names):
-        raise Unsupported("missing opcode")
-    op = np.array(names, dtype=object)[code] if n else np.zeros(0, object)
-    custom = np.array(customs, bool)[code] if n else np.zeros(0, bool)
-    ins, in_len = b.ragged(f[:, 1])
-    outs, out_len = b.ragged(f[:, 2])
+    f, f_at = b.fields_at(ops, range(5))
+    code = b.scalar(f[:, 0], 4, 0, f_at[:, 0])
+    check(np.unique(op_file[(code < 0) | (code >= n_codes[op_file])]), "missing opcode")
+    code = np.clip(code, 0, np.maximum(n_codes[op_file] - 1, 0)) + code_off[op_file]
+    op = names[code] if len(names) else np.full(n, "", dtype=object)
+    custom = customs[code] if len(names) else np.zeros(n, bool)
+    ins, in_len = b.ragged(f[:, 1], f_at[:, 1])
+    outs, out_len = b.ragged(f[:, 2], f_at[:, 2])
     keep = ins >= 0  # -1: an absent optional input, dropped as the object reader does
     in_node = np.repeat(np.arange(n), in_len)[keep]
     ins = ins[keep]
     in_len = np.bincount(in_node, minlength=n)
     out_node = np.repeat(np.arange(n), out_len)
-    if (ins.size and ins.max() >= t.count) or (outs.size and outs.max() >= t.count):
-        raise Unsupported("missing tensor")
-    if t.dynamic.any() or (op == "SHAPE").any():
-        raise Unsupported("shapes computed at run time: shape propagation needed")
-    opts = _options(b, b.scalar(f[:, 3], 1, 0), f[:, 4])
-    sub_outputs = b.ragged(np.array([f_outputs]))[0] if f_outputs else np.zeros(0, np.int64)
-    return _Part(s, n, t, op, custom, ins, in_node, in_len, outs, out_node, out_len, opts,
-                 sub_outputs)  # fmt: skip
+    past_in = ins >= n_t[op_sg[in_node]]
+    past_out = (outs < 0) | (outs >= n_t[op_sg[out_node]])
+    check(np.unique(op_file[np.concatenate([in_node[past_in], out_node[past_out]])]),
+          "missing tensor")  # fmt: skip
+    ops_coded = Coded.of(op)
+    check(np.unique(np.concatenate([t_file[t.dynamic], op_file[ops_coded.eq("SHAPE")]])),
+          "shapes computed at run time: shape propagation needed")  # fmt: skip
+    if bad.any():
+        raise _Bad(np.flatnonzero(bad))
+    ins, outs = ins + t_off[op_sg[in_node]], outs + t_off[op_sg[out_node]]
+    opts = _options(b, b.scalar(f[:, 3], 1, 0, f_at[:, 3]), f[:, 4], f_at[:, 4])
+    sub_out, n_sub_out = b.ragged(fs[:, 1], fs_at[:, 1])
+    sub_outputs = set((sub_out + np.repeat(t_off, n_sub_out)).tolist())
+    return _assemble(t, ops_coded, op, custom, ins, in_node, in_len, outs, out_node, out_len, opts,
+                     sub_outputs, sg_index[op_sg]), op_file  # fmt: skip
 
 
-def _assemble(parts: list[_Part]) -> ModelColumns:
-    """The columns of many subgraphs at once: tensor and node indices shifted to one range."""
-    toff = np.cumsum([0] + [p.t.count for p in parts[:-1]])
-    noff = np.cumsum([0] + [p.n for p in parts[:-1]])
-    n = int(sum(p.n for p in parts))
-
-    def cat(get, shift=None):  # noqa: ANN001, ANN202
-        if shift is None:
-            return np.concatenate([get(p) for p in parts])
-        return np.concatenate([get(p) + shift[i] for i, p in enumerate(parts)])
-
-    t = Tensors(
-        count=int(sum(p.t.count for p in parts)),
-        dims=np.concatenate([p.t.dims for p in parts]),
-        **{k: cat(lambda p, k=k: getattr(p.t, k)) for k in ("rank", "dtype", "numel", "nbytes",
-                                                           "const", "dynamic", "last")},
-    )  # fmt: skip
-    op, custom = cat(lambda p: p.op), cat(lambda p: p.custom)
-    ins, outs = cat(lambda p: p.ins, toff), cat(lambda p: p.outs, toff)
-    in_node, out_node = cat(lambda p: p.in_node, noff), cat(lambda p: p.out_node, noff)
-    in_len, out_len = cat(lambda p: p.in_len), cat(lambda p: p.out_len)
-    opts = {k: cat(lambda p, k=k: p.opts[k]) for k in parts[0].opts}
-    sub_outputs = set(cat(lambda p: p.sub_outputs, toff).tolist())
-    subgraph = np.repeat([p.s for p in parts], [p.n for p in parts])
+def _assemble(t: Tensors, ops: Coded, op: np.ndarray, custom: np.ndarray, ins: np.ndarray,
+              in_node: np.ndarray, in_len: np.ndarray, outs: np.ndarray, out_node: np.ndarray,
+              out_len: np.ndarray, opts: dict[str, np.ndarray], sub_outputs: set[int],
+              subgraph: np.ndarray) -> ModelColumns:  # fmt: skip
+    """Roles, the feature table and the composition's facts of every node of every file."""
+    n = len(op)
     in_pos = np.arange(len(ins)) - np.repeat(np.cumsum(in_len) - in_len, in_len)
     const = t.const.copy()
     role = np.full(n, "compute", dtype=object)
     role[custom] = "custom"
     starts = np.cumsum(in_len) - in_len
     out_starts = np.cumsum(out_len) - out_len
-    for p in np.flatnonzero(np.isin(op, list(WEIGHT_PREP_OPS)) & ~custom & (in_len > 0)):
+    for p in np.flatnonzero(ops.isin(WEIGHT_PREP_OPS) & ~custom & (in_len > 0)):
         # in operator order: what one prepares, the next may prepare further (DENSIFY, then
         # DEQUANTIZE); once prepared, outputs are weights to their consumers
         if const[ins[starts[p] : starts[p] + in_len[p]]].all():
@@ -254,13 +329,13 @@ def _assemble(parts: list[_Part]) -> ModelColumns:
     act_pos = np.arange(len(act_node)) - np.repeat(np.cumsum(act_len) - act_len, act_len)
     a0 = _nth(ins[acts], act_node, act_pos, n, 0)
     a1 = _nth(ins[acts], act_node, act_pos, n, 1)
-    _mark_merged_pads(role, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
+    _mark_merged_pads(role, ops, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
                       const, sub_outputs)  # fmt: skip
-    table = node_table(op, custom, t, const, ins, in_node, outs, out_node, in_len, first, second,
+    table = node_table(ops, custom, t, const, ins, in_node, outs, out_node, in_len, first, second,
                    third, out0, a0, a1, opts, n)  # fmt: skip
     kind = op.copy()
-    quant = (a0 >= 0) & _QUANT[t.dtype[np.maximum(a0, 0)]] & ~custom & ~np.isin(
-        op, ["QUANTIZE", "DEQUANTIZE"])  # fmt: skip
+    quant = (a0 >= 0) & _QUANT[t.dtype[np.maximum(a0, 0)]] & ~custom & ~ops.isin(
+        ["QUANTIZE", "DEQUANTIZE"])  # fmt: skip
     kind[quant] = [f"{o}:INT8" for o in op[quant]]
     readers = np.bincount(ins, minlength=t.count)
     producer_of = np.full(t.count, -1)
@@ -273,28 +348,32 @@ def _assemble(parts: list[_Part]) -> ModelColumns:
     )  # fmt: skip
 
 
-def _tensors(b: FlatArrays, tables: np.ndarray, buffer_size: np.ndarray) -> Tensors:
+def _tensors(b: FlatArrays, tables: np.ndarray, file: np.ndarray, buffer_size: np.ndarray,
+             n_buf: np.ndarray, check: Callable[[np.ndarray, str], None]) -> Tensors:  # fmt: skip
+    """Every tensor of every file; ``buffer_size``: all files' buffers, ``n_buf`` a file."""
     count = len(tables)
-    f = b.fields(tables, 8)
-    flat, rank = b.ragged(f[:, 0])
-    if rank.size and rank.max() > MAX_RANK:
-        raise Unsupported("rank")
+    f, f_at = b.fields_at(tables, (0, 1, 2, 7))  # shape, type, buffer, shape_signature
+    flat, rank = b.ragged(f[:, 0], f_at[:, 0])
+    check(np.unique(file[rank > MAX_RANK]), "rank")
     owner = np.repeat(np.arange(count), rank)
     within = np.arange(len(flat)) - np.repeat(np.cumsum(rank) - rank, rank)
     dims = np.ones((count, MAX_RANK), np.int64)
-    dims[owner, within] = flat
-    sig, sig_len = b.ragged(f[:, 7])
+    fits = within < MAX_RANK  # a file with more dimensions is read alone, and refused
+    dims[owner[fits], within[fits]] = flat[fits]
+    rank = np.minimum(rank, MAX_RANK)
+    sig, sig_len = b.ragged(f[:, 3], f_at[:, 3])
     sig_within = np.arange(len(sig)) - np.repeat(np.cumsum(sig_len) - sig_len, sig_len)
     sig_owner = np.repeat(np.arange(count), sig_len)
     # unknown beyond the batch dimension (a batch of -1 runs as the stored shape's)
     dynamic = np.bincount(sig_owner, (sig < 0) & (sig_within > 0), minlength=count) > 0
     dynamic |= np.bincount(owner, flat < 0, minlength=count) > 0
-    dtype = b.scalar(f[:, 1], 1, 0)
-    if dtype.size and dtype.max() >= len(TENSOR_TYPES):
-        raise Unsupported("tensor type")
-    buf = b.scalar(f[:, 2], 4, 0)
-    stored = np.where((buf > 0) & (buf < len(buffer_size)),
-                      buffer_size[np.clip(buf, 0, max(len(buffer_size) - 1, 0))]
+    dtype = b.scalar(f[:, 1], 1, 0, f_at[:, 1])
+    check(np.unique(file[dtype >= len(TENSOR_TYPES)]), "tensor type")
+    dtype = np.minimum(dtype, len(TENSOR_TYPES) - 1)
+    buf = b.scalar(f[:, 2], 4, 0, f_at[:, 2])
+    has = (buf > 0) & (buf < n_buf[file])
+    first = np.cumsum(n_buf) - n_buf
+    stored = np.where(has, buffer_size[np.where(has, first[file] + buf, 0)]
                       if len(buffer_size) else 0, 0)  # fmt: skip
     numel = np.prod(np.maximum(dims, 1), axis=1)
     nbytes = np.where(stored > 0, stored, np.ceil(numel * _SIZE[dtype]))
@@ -311,34 +390,37 @@ def _nth(values: np.ndarray, node: np.ndarray, pos: np.ndarray, n: int, k: int) 
     return out
 
 
-def _options(b: FlatArrays, kind: np.ndarray, table: np.ndarray) -> dict[str, np.ndarray]:
+def _options(b: FlatArrays, kind: np.ndarray, table: np.ndarray,
+             table_at: np.ndarray) -> dict[str, np.ndarray]:  # fmt: skip
     n = len(kind)
     out = {
         "padding": np.full(n, -1), "stride_h": np.full(n, -1), "act": np.zeros(n, int),
         "dilation_h": np.full(n, -1), "filter_h": np.full(n, -1), "filter_w": np.full(n, -1),
         "keep": np.zeros(n, int),
     }  # fmt: skip
-    pos = np.where(table > 0, b.deref(np.where(table > 0, table, 0)), 0)
+    pos = np.where(table > 0, b.deref(table, table_at), 0)
     for code in np.unique(kind[table > 0]):
         name = BUILTIN_OPTIONS[code] if code < len(BUILTIN_OPTIONS) else ""
         fields = _FIELDS.get(name)
         if fields is None:
             continue
         rows = np.flatnonzero((kind == code) & (table > 0))
-        f = b.fields(pos[rows], max(fields) + 1)
+        which = [x for x in fields if x >= 0]
+        f, f_at = b.fields_at(pos[rows], which)
         for key, field, size in zip(("padding", "stride_h", "act", "dilation_h", "filter_h",
                                      "filter_w", "keep"), fields, (1, 4, 1, 4, 4, 4, 1),
                                     strict=True):  # fmt: skip
             if field >= 0:
                 default = 1 if key in ("dilation_h",) else 0
-                out[key][rows] = b.scalar(f[:, field], size, default)
+                j = which.index(field)
+                out[key][rows] = b.scalar(f[:, j], size, default, f_at[:, j])
     return out
 
 
-def _mark_merged_pads(role, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
+def _mark_merged_pads(role, ops, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
                       const, sub_outputs) -> None:  # fmt: skip
     """A spatial-only zero PAD whose one consumer is a convolution's input (see reader)."""
-    pads = np.flatnonzero((op == "PAD") & (role == "compute"))
+    pads = np.flatnonzero(ops.eq("PAD") & (role == "compute"))
     if not len(pads):
         return
     for p in pads:

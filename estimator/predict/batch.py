@@ -9,16 +9,17 @@ both give the same columns (``tests/test_columns.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
 
 from ..features import graph_columns
 from ..graph import ModelGraph, read_model
+from ..graph.coded import Coded
 from ..graph.columns import ModelColumns, Unsupported, read_many
 
 ModelInput = Union[str, Path, bytes, ModelGraph]  # noqa: UP007 (a runtime alias on 3.10)
@@ -51,34 +52,6 @@ class NodeBatch:
         for r in roles:
             out |= self.cols.role == r
         return out
-
-
-@dataclass
-class Coded:
-    """A column of names as integer codes into its distinct values: tests of membership and
-    lookups run once per distinct name (a few dozen), not once per node."""
-
-    codes: np.ndarray
-    names: list[str]
-
-    @classmethod
-    def of(cls, values: np.ndarray) -> Coded:
-        index: dict[str, int] = {}
-        codes = np.fromiter((index.setdefault(v, len(index)) for v in values), np.int64,
-                            count=len(values))  # fmt: skip
-        return cls(codes, list(index))
-
-    def isin(self, names: Iterable[str]) -> np.ndarray:
-        wanted = set(names)
-        return np.array([n in wanted for n in self.names], bool)[self.codes]
-
-    def base_op(self) -> list[str]:
-        """Each distinct kind's op type ("CONV_2D:INT8" is a CONV_2D)."""
-        return [n.removesuffix(":INT8") for n in self.names]
-
-    def map(self, f: Callable[[str], Any], dtype: Any = object) -> np.ndarray:
-        """``f`` of every node's name, computed once per distinct name."""
-        return np.array([f(n) for n in self.names], dtype=dtype).reshape(-1)[self.codes]
 
 
 def columns_of(models: list[ModelInput]) -> list[ModelColumns]:
