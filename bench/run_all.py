@@ -1,4 +1,5 @@
-"""Regenerate every figure of the README's Results section (about 40 minutes on 2 cores).
+"""Regenerate every figure of the README's Results section (it builds, trains and times
+everything: tens of minutes on 2 cores; no single run of it has been timed).
 
     python bench/run_all.py [--home DIR]
 

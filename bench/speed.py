@@ -103,6 +103,7 @@ def main() -> None:
         for k, call in calls.items():
             rounds[k].append(call())
     api_rows = [[k, statistics.median(v), min(v), max(v)] for k, v in rounds.items()]
+    print(f"timings done; memory over {args.memory_predictions:,} predictions ...", flush=True)
     memory = flat_memory(est, cands, args.memory_predictions)
     api = {"candidate_ops_median": ops, "rounds": rounds, "memory": memory}
     md = f"""

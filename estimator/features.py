@@ -179,12 +179,11 @@ def from_table(t: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def graph_columns(graph: ModelGraph) -> ModelColumns:
-    """A parsed graph's nodes as the columns prediction reads (what
-    :func:`~leti.estimator.graph.columns.read_columns` reads straight from the file), kept on
-    the graph so a graph predicted again is not walked again."""
-    cached = graph.__dict__.get("_leti_columns")
-    if cached is not None:
-        return cached
+    """A parsed graph's nodes as the columns prediction reads: those the column reader read
+    from the file as it was parsed, or (a graph whose shapes needed propagation) computed from
+    the nodes once and kept on the graph."""
+    if graph.columns is not None:
+        return graph.columns
     nodes = graph.nodes
     producer_of: dict[tuple[int, int], int] = {}
     readers: dict[tuple[int, int], int] = {}
@@ -213,5 +212,5 @@ def graph_columns(graph: ModelGraph) -> ModelColumns:
         producer=producer,
         single_reader=single,
     )
-    graph.__dict__["_leti_columns"] = out
+    graph.columns = out
     return out

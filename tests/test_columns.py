@@ -10,7 +10,8 @@ from leti.estimator.features import op_kind, op_record, table
 from leti.estimator.generate import netgen, singles
 from leti.estimator.generate.suites import smoke
 from leti.estimator.graph import read_model
-from leti.estimator.graph.columns import Unsupported, _head, read_columns, read_many
+from leti.estimator.graph.column_heads import read_head
+from leti.estimator.graph.columns import Unsupported, read_columns, read_many
 
 
 def same_as_object_reader(data: bytes) -> None:
@@ -59,7 +60,7 @@ def test_many_files_read_as_one_equal_each_read_alone(tf_model):
     kinds = (("mobilenet", 32, 1), (netgen.HEAVY, 16, 2), ("resnet", 24, 3))
     nets = [netgen.build(dict(family=f, res=64, width=w, depth=3, seed=s, head=100, patch=8))
             for f, w, s in kinds]  # fmt: skip
-    assert all(len(_head(n).holes[0]) for n in nets)  # weights left out of the batch's copy
+    assert all(len(read_head(n).holes[0]) for n in nets)  # weights left out of the batch's copy
     reshape = tf_model("runtime_reshape").read_bytes()
     conv = tf_model("conv").read_bytes()
     batch = [nets[0], b"not a model", reshape, nets[1], conv[: len(conv) // 2], nets[2], conv]
@@ -78,6 +79,11 @@ def test_many_files_read_as_one_equal_each_read_alone(tf_model):
             assert np.array_equal(getattr(alone, name), getattr(cols, name)), name
     assert isinstance(got[2], Unsupported) and "shape propagation" in str(got[2])
     same_as_object_reader(nets[1])
+    # a parsed graph carries the columns read from its file; one whose shapes needed
+    # propagation has none (they are computed from its nodes when first predicted)
+    parsed = read_model(nets[0]).columns
+    assert parsed is not None and parsed.kind.tolist() == got[0].kind.tolist()
+    assert read_model(reshape).columns is None
 
 
 def test_schema_tables_match_the_tflite_package():

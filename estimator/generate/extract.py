@@ -1,8 +1,8 @@
 """Cut one operator out of a real model into its own .tflite file, exactly as it is there.
 
-TensorFlow can regenerate most ops from a configuration, but not custom ops (MediaPipe's
-transposed convolution, pooling with argmax), channel padding, strided slices or batched
-inputs. Extraction measures those layers too, with their real weights and options. Constant
+The model builder (:mod:`.layers`) makes most ops from a configuration, but not custom ops
+(MediaPipe's transposed convolution, pooling with argmax), channel padding, strided slices or
+batched inputs. Extraction measures those layers too, with their real weights and options. Constant
 weights that the model prepares with DEQUANTIZE/DENSIFY come along with their preparing ops,
 so the extracted op reads its weights the way it does in the full model.
 """

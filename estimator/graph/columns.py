@@ -12,18 +12,22 @@ results.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..ops import PAD_MERGING_OPS, WEIGHT_PREP_OPS
 from .coded import Coded
+from .column_heads import Head, Unsupported, read_head
 from .column_table import MAX_RANK, Tensors, node_table
 from .dtypes import DTYPE_SIZES
 from .flatarrays import FlatArrays
 from .schema_tables import BUILTIN_OPERATORS, BUILTIN_OPTIONS, TENSOR_TYPES
+
+if TYPE_CHECKING:
+    from .nodes import ModelGraph
 
 _SIZE = np.array([DTYPE_SIZES.get(t, 4) for t in TENSOR_TYPES], float)
 _INTS = np.array([t in ("INT32", "INT64") for t in TENSOR_TYPES])
@@ -46,10 +50,6 @@ _FIELDS = {
 _SIZES = {"stride_h": 4, "dilation_h": 4, "filter_h": 4, "filter_w": 4}
 
 
-class Unsupported(Exception):
-    """A model this reader leaves to the object reader."""
-
-
 @dataclass
 class ModelColumns:
     """One model's nodes as arrays (see the module docstring)."""
@@ -67,7 +67,18 @@ class ModelColumns:
 def read_columns(data: bytes) -> ModelColumns:
     """The columns of a .tflite model; raises :class:`Unsupported` for models the object
     reader must take (dynamic shapes, several schema versions, damaged files)."""
-    return _slices(*_gather(FlatArrays.of(data), [_head(data)]), 1)[0]
+    return _slices(*_gather(FlatArrays.of(data), [read_head(data)]), 1)[0]
+
+
+def with_columns(graph: ModelGraph, data: bytes) -> ModelGraph:
+    """The graph, with its columns read from its file (a few ms beside the object reader's
+    parse), so predicting parsed graphs walks no nodes; left empty where the file needs
+    shape propagation or is the column reader's to refuse."""
+    try:
+        graph.columns = read_columns(data)
+    except (Unsupported, IndexError, ValueError, OverflowError):
+        pass
+    return graph
 
 
 def read_many(models: list[bytes]) -> list[ModelColumns | Unsupported]:
@@ -77,11 +88,11 @@ def read_many(models: list[bytes]) -> list[ModelColumns | Unsupported]:
     small models cost little more than one large one. A file the batch cannot take is read
     on its own, for its reason."""
     out: list[ModelColumns | Unsupported | None] = [None] * len(models)
-    heads: list[_Head] = []
+    heads: list[Head] = []
     ok: list[int] = []
     for i, data in enumerate(models):
         try:
-            heads.append(_head(data))
+            heads.append(read_head(data))
             ok.append(i)
         except Unsupported as exc:
             out[i] = exc
@@ -139,82 +150,6 @@ def _slice(c: ModelColumns, start: int, end: int) -> ModelColumns:
     )  # fmt: skip
 
 
-@dataclass
-class _Head:
-    """What is read of one file on its own: where its tables start, its buffers' sizes and
-    the byte ranges of large buffers (never read, so left out of the batch's copy)."""
-
-    codes: int
-    subgraphs: int
-    buffer_size: np.ndarray
-    holes: tuple[np.ndarray, np.ndarray]  # starts, ends
-
-
-def _head(data: bytes) -> _Head:
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise Unsupported("not a TFLite model")
-    try:
-        root = _U32.unpack_from(data, 0)[0]
-        f_version, f_codes, f_subgraphs, _, f_buffers = _root_fields(data, root)
-        if not f_version or _U32.unpack_from(data, f_version)[0] != 3:
-            raise Unsupported("schema version")
-        size, holes = _buffers(FlatArrays.of(data), f_buffers)
-    except (IndexError, ValueError, OverflowError, struct.error) as exc:
-        raise Unsupported(f"damaged: {exc}") from exc
-    return _Head(f_codes, f_subgraphs, size, holes)
-
-
-_U32, _I32, _U16 = struct.Struct("<I"), struct.Struct("<i"), struct.Struct("<H")
-
-
-def _root_fields(data: bytes, root: int) -> list[int]:
-    """Positions of the model table's first five fields (0: absent), read with struct: one
-    table is faster read without numpy."""
-    vt = root - _I32.unpack_from(data, root)[0]
-    size = _U16.unpack_from(data, vt)[0]
-    out = []
-    for k in range(5):
-        off = _U16.unpack_from(data, vt + 4 + 2 * k)[0] if 4 + 2 * k < size else 0
-        out.append(root + off if off else 0)
-    return out
-
-
-def _buffers(b: FlatArrays, f_buffers: int) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Each buffer's size, and the aligned insides of those over 1 KB (sorted, disjoint)."""
-    no_holes = (_EMPTY, _EMPTY)
-    if not f_buffers:
-        return _EMPTY, no_holes
-    vec = f_buffers + int(b.u32[f_buffers >> 2])
-    slots = vec + 4 + 4 * np.arange(int(b.u32[vec >> 2]))
-    if not len(slots):
-        return _EMPTY, no_holes
-    tables = slots + b.u32[slots >> 2]
-    vt = tables - b.i32[tables >> 2]
-    vsize = b.u16[vt >> 1]
-    data = np.where(vsize > 4, b.u16[(vt + 4) >> 1], 0)
-    if (np.where(vsize > 6, b.u16[(vt + 6) >> 1], 0) > 0).any():
-        raise Unsupported("external buffers")  # weights kept after the flatbuffer: object reader
-    at = np.where(data > 0, tables + data, 0)
-    start = np.where(data > 0, at + b.u32[at >> 2], 0) + 4
-    size = np.where(data > 0, b.u32[start - 4 >> 2], 0).astype(np.int64)
-    if int((start + size).max(initial=0)) > len(b.u8):
-        raise Unsupported("truncated")
-    big = size > 1024
-    lo, hi = (start[big] + 7) // 8 * 8, (start[big] + size[big]) // 8 * 8
-    if len(lo) > 1 and not (lo[1:] > lo[:-1]).all():
-        if (lo[1:] < lo[:-1]).all():  # written back to front: the usual order
-            lo, hi = lo[::-1], hi[::-1]
-        else:
-            order = np.argsort(lo, kind="stable")
-            lo, hi = lo[order], hi[order]
-    reach = np.maximum.accumulate(hi)  # a buffer shared by two tables is one hole
-    apart = np.concatenate([[True], lo[1:] >= reach[:-1]]) & (hi > lo)
-    return size, (lo[apart], hi[apart])
-
-
-_EMPTY = np.zeros(0, np.int64)
-
-
 def _opcodes(b: FlatArrays, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every file's op names and custom flags, flattened, and how many each file has."""
     tables, count = b.tables(at)
@@ -231,7 +166,7 @@ def _opcodes(b: FlatArrays, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return names, custom, count
 
 
-def _gather(b: FlatArrays, heads: list[_Head]) -> tuple[ModelColumns, np.ndarray]:
+def _gather(b: FlatArrays, heads: list[Head]) -> tuple[ModelColumns, np.ndarray]:
     """Every file's subgraphs and nodes as one set of arrays."""
     files = len(heads)
     bad = np.zeros(files, bool)
@@ -253,23 +188,23 @@ def _gather(b: FlatArrays, heads: list[_Head]) -> tuple[ModelColumns, np.ndarray
     sg_file = np.repeat(np.arange(files), n_sg)
     sg_index = np.arange(len(sgs)) - np.repeat(np.cumsum(n_sg) - n_sg, n_sg)
     fs, fs_at = b.fields_at(sgs, (0, 2, 3))  # tensors, outputs, operators
-    check(np.unique(sg_file[b.file_of(sgs) != sg_file]), "damaged: subgraph outside its file")
+    check(sg_file[b.file_of(sgs) != sg_file], "damaged: subgraph outside its file")
     tensors, n_t = b.tables(fs[:, 0], fs_at[:, 0])
     t_sg = np.repeat(np.arange(len(sgs)), n_t)
     t_off = np.cumsum(n_t) - n_t
     t_file = sg_file[t_sg]
-    check(np.unique(t_file[b.file_of(tensors) != t_file]), "damaged: tensor outside its file")
+    check(t_file[b.file_of(tensors) != t_file], "damaged: tensor outside its file")
     n_buf = np.array([len(h.buffer_size) for h in heads], np.int64)
     t = _tensors(b, tensors, t_file, np.concatenate([h.buffer_size for h in heads]), n_buf,
                  check)  # fmt: skip
     ops, n_ops = b.tables(fs[:, 2], fs_at[:, 2])
     op_sg = np.repeat(np.arange(len(sgs)), n_ops)
     op_file = sg_file[op_sg]
-    check(np.unique(op_file[b.file_of(ops) != op_file]), "damaged: operator outside its file")
+    check(op_file[b.file_of(ops) != op_file], "damaged: operator outside its file")
     n = len(ops)
     f, f_at = b.fields_at(ops, range(5))
     code = b.scalar(f[:, 0], 4, 0, f_at[:, 0])
-    check(np.unique(op_file[(code < 0) | (code >= n_codes[op_file])]), "missing opcode")
+    check(op_file[(code < 0) | (code >= n_codes[op_file])], "missing opcode")
     code = np.clip(code, 0, np.maximum(n_codes[op_file] - 1, 0)) + code_off[op_file]
     op = names[code] if len(names) else np.full(n, "", dtype=object)
     custom = customs[code] if len(names) else np.zeros(n, bool)
@@ -282,10 +217,10 @@ def _gather(b: FlatArrays, heads: list[_Head]) -> tuple[ModelColumns, np.ndarray
     out_node = np.repeat(np.arange(n), out_len)
     past_in = ins >= n_t[op_sg[in_node]]
     past_out = (outs < 0) | (outs >= n_t[op_sg[out_node]])
-    check(np.unique(op_file[np.concatenate([in_node[past_in], out_node[past_out]])]),
+    check(op_file[np.concatenate([in_node[past_in], out_node[past_out]])],
           "missing tensor")  # fmt: skip
     ops_coded = Coded.of(op)
-    check(np.unique(np.concatenate([t_file[t.dynamic], op_file[ops_coded.eq("SHAPE")]])),
+    check(np.concatenate([t_file[t.dynamic], op_file[ops_coded.eq("SHAPE")]]),
           "shapes computed at run time: shape propagation needed")  # fmt: skip
     if bad.any():
         raise _Bad(np.flatnonzero(bad))
@@ -354,7 +289,7 @@ def _tensors(b: FlatArrays, tables: np.ndarray, file: np.ndarray, buffer_size: n
     count = len(tables)
     f, f_at = b.fields_at(tables, (0, 1, 2, 7))  # shape, type, buffer, shape_signature
     flat, rank = b.ragged(f[:, 0], f_at[:, 0])
-    check(np.unique(file[rank > MAX_RANK]), "rank")
+    check(file[rank > MAX_RANK], "rank")
     owner = np.repeat(np.arange(count), rank)
     within = np.arange(len(flat)) - np.repeat(np.cumsum(rank) - rank, rank)
     dims = np.ones((count, MAX_RANK), np.int64)
@@ -368,7 +303,7 @@ def _tensors(b: FlatArrays, tables: np.ndarray, file: np.ndarray, buffer_size: n
     dynamic = np.bincount(sig_owner, (sig < 0) & (sig_within > 0), minlength=count) > 0
     dynamic |= np.bincount(owner, flat < 0, minlength=count) > 0
     dtype = b.scalar(f[:, 1], 1, 0, f_at[:, 1])
-    check(np.unique(file[dtype >= len(TENSOR_TYPES)]), "tensor type")
+    check(file[dtype >= len(TENSOR_TYPES)], "tensor type")
     dtype = np.minimum(dtype, len(TENSOR_TYPES) - 1)
     buf = b.scalar(f[:, 2], 4, 0, f_at[:, 2])
     has = (buf > 0) & (buf < n_buf[file])
@@ -399,7 +334,7 @@ def _options(b: FlatArrays, kind: np.ndarray, table: np.ndarray,
         "keep": np.zeros(n, int),
     }  # fmt: skip
     pos = np.where(table > 0, b.deref(table, table_at), 0)
-    for code in np.unique(kind[table > 0]):
+    for code in sorted(set(kind[table > 0].tolist())):  # np.unique would import numpy.ma
         name = BUILTIN_OPTIONS[code] if code < len(BUILTIN_OPTIONS) else ""
         fields = _FIELDS.get(name)
         if fields is None:

@@ -47,7 +47,7 @@ class Node:
     bytes_weights_read: int = 0
     bytes_written: int = 0
     params: int = 0
-    role: str = "compute"  # compute | weight_prep | merged | custom
+    role: str = "compute"  # compute | weight_prep | merged | shape | custom
 
     @property
     def key(self) -> str:
@@ -89,6 +89,9 @@ class ModelGraph:
     subgraphs: list[Subgraph]
     nodes: list[Node]
     sha256: str
+    # every node as the arrays prediction reads (.columns.ModelColumns): filled from the file
+    # by the column reader as it is parsed, or from the nodes on a first prediction
+    columns: Any = field(default=None, repr=False, compare=False)
 
     def totals(self) -> dict[str, int]:
         keys = ("macs", "flops", "bytes_activations_read", "bytes_weights_read", "bytes_written")

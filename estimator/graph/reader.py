@@ -22,6 +22,7 @@ from ..errors import ModelFormatError
 from ..ops import PAD_MERGING_OPS, TRANSPOSE_CONV_CUSTOM, WEIGHT_PREP_OPS
 from . import costs, propagate
 from . import flatbuffers as fb
+from .columns import with_columns
 from .dtypes import nbytes
 from .nodes import ModelGraph, Node, Subgraph, Tensor
 
@@ -51,7 +52,7 @@ def read_model(source: str | Path | bytes, name: str | None = None) -> ModelGrap
         data = _read_file(path)
     _check_header(data, label)
     try:
-        return _parse(data, label)
+        return with_columns(_parse(data, label), data)
     except ModelFormatError:
         raise
     except fb.Truncated as exc:

@@ -25,7 +25,7 @@ from ..predict.estimator import LatencyEstimator, OpModel
 from . import drift
 
 # Below these a "trained" estimator would be a guess with a narrow interval: the smoke suite
-# (37 single ops of 22 types, 3 networks) is the least that is accepted.
+# (56 single ops of 43 types, 3 networks) is the least that is accepted.
 MIN_MEASUREMENTS = 30
 MIN_NETWORKS = 3
 
