@@ -152,6 +152,3 @@ def segment(net: Net, x: int, spec: Spec, rng: random.Random) -> int:
         x = net.transpose_conv(x, net.channels(s), 2, 2)
         x = net.prelu(net.binary("ADD", x, s))
     return net.transpose_conv(x, rng.choice([1, 2]), 2, 2)
-
-
-from . import families_more  # noqa: E402,F401  (registers the newer families)

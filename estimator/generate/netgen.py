@@ -12,6 +12,7 @@ import json
 import random
 from typing import Any
 
+from . import families_more  # noqa: F401  (registers the newer families in FAMILY)
 from .config import GenerationError
 from .families import FAMILY
 from .layers import Net

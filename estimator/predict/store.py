@@ -53,30 +53,27 @@ def _versions() -> dict[str, str]:
     return {"leti": __version__, "numpy": numpy.__version__}
 
 
-def save(est: LatencyEstimator, report: dict[str, Any], folder: Path | None = None) -> Path:
-    """Compile every op kind's regressor and write the estimator; ``est`` keeps the compiled
-    models, so what the caller goes on to predict with is what was saved."""
-    from ..learn.compile import compile_regressor
-
+def save(est: LatencyEstimator, report: dict[str, Any], folder: Path | None = None,
+         fitted: dict[str, Any] | None = None) -> Path:  # fmt: skip
+    """Write the estimator, its op kinds' regressors already compiled (``learn.compile``);
+    ``fitted``: scikit-learn's own models, kept beside them for whoever inspects or refits
+    them, never loaded."""
     arrays_root, meta_path = paths_for(est.device_id, folder)
     arrays_root.mkdir(parents=True, exist_ok=True)
     name = uuid.uuid4().hex[:12]
     arrays = arrays_root / name
     arrays.mkdir()
-    op_models: dict[str, Any] = {}
-    fitted = {k: m.model for k, m in est.op_models.items()
-              if not isinstance(m.model, Compiled | LazyCompiled)}  # fmt: skip
-    if fitted:  # scikit-learn's own models, for whoever inspects or refits them; never loaded
+    if fitted:
         import joblib
 
         joblib.dump(fitted, arrays / FITTED, compress=3)
+    op_models: dict[str, Any] = {}
     for kind, m in sorted(est.op_models.items()):
         model = m.model
         if not isinstance(model, Compiled | LazyCompiled):
-            model = compile_regressor(model)
+            raise TypeError(f"{kind}: compile the regressor before saving (learn.compile)")
         file = f"{_slug(kind)}.npz"
         save_arrays(model.model if isinstance(model, LazyCompiled) else model, arrays / file)
-        m.model = model
         op_models[kind] = {"name": m.name, "samples": m.samples, "metrics": m.metrics,
                            "log_q10": m.log_q10, "log_q90": m.log_q90, "file": file}  # fmt: skip
     meta = {

@@ -165,7 +165,11 @@ def train_and_save(
     db: Database, device_id: str, log: Callable[[str], None] | None = None
 ) -> tuple[dict[str, Any], str]:
     """Train and save, as ``leti train`` and the viewer's Retrain do; (report, saved path)."""
+    from ..learn.compile import compile_regressor
     from ..predict.store import save
 
     est, report = train(db, device_id, log)
-    return report, str(save(est, report))
+    fitted = {kind: m.model for kind, m in est.op_models.items()}
+    for m in est.op_models.values():  # what is predicted from now on is what is saved
+        m.model = compile_regressor(m.model)
+    return report, str(save(est, report, fitted=fitted))
