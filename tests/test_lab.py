@@ -75,12 +75,17 @@ def test_a_killed_builder_s_work_is_taken_over_after_its_lease(pg_url, tmp_path)
                               env={**env, "LETI_BUILDER_HOST": "another-machine"})  # fmt: skip
     db = open_db(pg_url)
     deadline = time.time() + 300
+    held: set[str] = set()
     while time.time() < deadline and victim.poll() is None:
-        if len(db.measurements()) >= 6 and db.leases():
-            break
+        if len(db.measurements()) >= 6:
+            # freeze it before reading its leases: a running builder releases one between reads
+            victim.send_signal(signal.SIGSTOP)
+            held = {row["key"] for row in db.leases()}
+            if held:
+                break
+            victim.send_signal(signal.SIGCONT)
         time.sleep(0.2)
     assert victim.poll() is None, "the build finished before it could be killed"
-    held = {row["key"] for row in db.leases()}
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert held, "the killed builder held leases"

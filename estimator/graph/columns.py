@@ -23,7 +23,7 @@ from .coded import Coded
 from .column_heads import Head, Unsupported, read_head
 from .column_table import MAX_RANK, Tensors, node_table
 from .dtypes import DTYPE_SIZES
-from .flatarrays import FlatArrays
+from .flatarrays import FlatArrays, within
 from .schema_tables import BUILTIN_OPERATORS, BUILTIN_OPTIONS, TENSOR_TYPES
 
 if TYPE_CHECKING:
@@ -74,10 +74,9 @@ def with_columns(graph: ModelGraph, data: bytes) -> ModelGraph:
     """The graph, with its columns read from its file (a few ms beside the object reader's
     parse), so predicting parsed graphs walks no nodes; left empty where the file needs
     shape propagation or is the column reader's to refuse."""
-    try:
-        graph.columns = read_columns(data)
-    except (Unsupported, IndexError, ValueError, OverflowError):
-        pass
+    got = _alone(data)
+    if not isinstance(got, Unsupported):
+        graph.columns = got
     return graph
 
 
@@ -186,7 +185,7 @@ def _gather(b: FlatArrays, heads: list[Head]) -> tuple[ModelColumns, np.ndarray]
     sgs, n_sg = b.tables(at([h.subgraphs for h in heads]))
     check(np.flatnonzero(n_sg == 0), "no subgraphs")
     sg_file = np.repeat(np.arange(files), n_sg)
-    sg_index = np.arange(len(sgs)) - np.repeat(np.cumsum(n_sg) - n_sg, n_sg)
+    sg_index = within(n_sg)
     fs, fs_at = b.fields_at(sgs, (0, 2, 3))  # tensors, outputs, operators
     check(sg_file[b.file_of(sgs) != sg_file], "damaged: subgraph outside its file")
     tensors, n_t = b.tables(fs[:, 0], fs_at[:, 0])
@@ -238,7 +237,7 @@ def _assemble(t: Tensors, ops: Coded, op: np.ndarray, custom: np.ndarray, ins: n
               subgraph: np.ndarray) -> ModelColumns:  # fmt: skip
     """Roles, the feature table and the composition's facts of every node of every file."""
     n = len(op)
-    in_pos = np.arange(len(ins)) - np.repeat(np.cumsum(in_len) - in_len, in_len)
+    in_pos = within(in_len)
     const = t.const.copy()
     role = np.full(n, "compute", dtype=object)
     role[custom] = "custom"
@@ -261,7 +260,7 @@ def _assemble(t: Tensors, ops: Coded, op: np.ndarray, custom: np.ndarray, ins: n
     acts = ~const[ins]
     act_node = in_node[acts]
     act_len = np.bincount(act_node, minlength=n)
-    act_pos = np.arange(len(act_node)) - np.repeat(np.cumsum(act_len) - act_len, act_len)
+    act_pos = within(act_len)
     a0 = _nth(ins[acts], act_node, act_pos, n, 0)
     a1 = _nth(ins[acts], act_node, act_pos, n, 1)
     _mark_merged_pads(role, ops, op, ins, in_node, in_pos, out_len, outs, first, second, out0, t,
@@ -291,13 +290,13 @@ def _tensors(b: FlatArrays, tables: np.ndarray, file: np.ndarray, buffer_size: n
     flat, rank = b.ragged(f[:, 0], f_at[:, 0])
     check(file[rank > MAX_RANK], "rank")
     owner = np.repeat(np.arange(count), rank)
-    within = np.arange(len(flat)) - np.repeat(np.cumsum(rank) - rank, rank)
+    axis = within(rank)
     dims = np.ones((count, MAX_RANK), np.int64)
-    fits = within < MAX_RANK  # a file with more dimensions is read alone, and refused
-    dims[owner[fits], within[fits]] = flat[fits]
+    fits = axis < MAX_RANK  # a file with more dimensions is read alone, and refused
+    dims[owner[fits], axis[fits]] = flat[fits]
     rank = np.minimum(rank, MAX_RANK)
     sig, sig_len = b.ragged(f[:, 3], f_at[:, 3])
-    sig_within = np.arange(len(sig)) - np.repeat(np.cumsum(sig_len) - sig_len, sig_len)
+    sig_within = within(sig_len)
     sig_owner = np.repeat(np.arange(count), sig_len)
     # unknown beyond the batch dimension (a batch of -1 runs as the stored shape's)
     dynamic = np.bincount(sig_owner, (sig < 0) & (sig_within > 0), minlength=count) > 0

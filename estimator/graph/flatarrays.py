@@ -18,6 +18,12 @@ _EMPTY = np.zeros(0, np.int64)
 _PAGE = 11  # log2 of the bytes of a page of positions (see FlatArrays._pages)
 
 
+def within(lengths: np.ndarray) -> np.ndarray:
+    """Each element's index within its own list, for lists of these lengths laid end to end
+    (the ragged counterpart of ``arange``: [2, 3] → [0, 1, 0, 1, 2])."""
+    return np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
 class FlatArrays:
     """Typed views of one or more flatbuffers, and vectorised table access over them."""
 
@@ -157,8 +163,8 @@ class FlatArrays:
         the 4-byte elements of the vectors at ``pos``, flattened, and the vectors' lengths."""
         start, at, length = self._vectors(pos, at)
         owner = np.repeat(np.arange(len(pos)), length)
-        within = 4 * (np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length))
-        return start[owner] + within, at[owner] + within, length
+        inside = 4 * within(length)
+        return start[owner] + inside, at[owner] + inside, length
 
     def tables(self, pos: np.ndarray, at: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
