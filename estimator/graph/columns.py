@@ -47,7 +47,6 @@ _FIELDS = {
     "ConcatenationOptions": (-1, -1, 1, -1, -1, -1, -1),
     "L2NormOptions": (-1, -1, 0, -1, -1, -1, -1),
 }
-_SIZES = {"stride_h": 4, "dilation_h": 4, "filter_h": 4, "filter_w": 4}
 
 
 @dataclass

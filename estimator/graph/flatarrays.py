@@ -108,15 +108,6 @@ class FlatArrays:
     def u8_at(self, pos: np.ndarray) -> np.ndarray:
         return self.u8[self._at(pos)]
 
-    def u16_at(self, pos: np.ndarray) -> np.ndarray:
-        return self.u16[self._at(pos) >> 1]
-
-    def i32_at(self, pos: np.ndarray) -> np.ndarray:
-        return self.i32[self._at(pos) >> 2]
-
-    def u32_at(self, pos: np.ndarray) -> np.ndarray:
-        return self.u32[self._at(pos) >> 2]
-
     def file_of(self, pos: np.ndarray) -> np.ndarray:
         """The file each position lies in (-1: beyond every file's end)."""
         f = np.searchsorted(self.bases, pos, side="right") - 1

@@ -110,7 +110,8 @@ def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return X, np.arange(len(X))
     key = X @ _PROJECTION[: X.shape[1]]
     order = np.argsort(key, kind="stable")  # np.unique's work, without importing numpy.ma
-    new = np.concatenate([[True], key[order][1:] != key[order][:-1]])
+    sorted_key = key[order]
+    new = np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]])
     first = order[new]
     back = np.empty(len(X), np.int64)
     back[order] = np.cumsum(new) - 1
