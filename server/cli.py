@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import signal
 import sys
 import threading
 import webbrowser
@@ -72,11 +73,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     set_verbose(args.verbose)
+    stop_on_signals()
     try:
         return serve(args)
     except LetiError as exc:
         print(f"leti-view: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before the server loop took over
+        print("\nleti-view: stopped", file=sys.stderr)
+        return 0
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def stop_on_signals() -> None:
+    """Stop on SIGINT and SIGTERM whatever the parent left: a shell starts background jobs with
+    SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own, so
+    Ctrl-C or ``kill -INT`` would never stop the server."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # only the main thread may set handlers (an embedding program's choice)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _interrupt)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -116,11 +135,11 @@ def serve(args: argparse.Namespace) -> int:
         )
     print(f"leti-view: {path.name} ({len(model.graph.nodes)} operators) at {url}", flush=True)
     print("press Ctrl-C to stop", flush=True)
-    # Warm the estimator (or the uncalibrated micro-benchmark) while the browser starts.
-    threading.Thread(target=_warm, args=(state,), daemon=True).start()
-    if not args.no_browser:
-        webbrowser.open(url)
     try:
+        # Warm the estimator (or the uncalibrated micro-benchmark) while the browser starts.
+        threading.Thread(target=_warm, args=(state,), daemon=True).start()
+        if not args.no_browser:
+            webbrowser.open(url)
         server.serve_forever()  # returns on Ctrl-C (werkzeug catches KeyboardInterrupt)
     except KeyboardInterrupt:
         pass

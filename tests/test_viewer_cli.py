@@ -64,3 +64,40 @@ def test_warns_when_bound_beyond_loopback(tf_model):
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=20)
     assert "warning: listening on 0.0.0.0" in proc.stderr.read()
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_stops_on_sigint_even_when_started_with_it_ignored(tf_model):
+    """A shell starts background jobs with SIGINT ignored; Python then installs no handler of
+    its own, and before the fix ``kill -INT`` never stopped the viewer."""
+    proc = subprocess.Popen([*VIEW, str(tf_model("conv")), "--no-browser"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ignore_sigint)  # fmt: skip
+    try:
+        assert "http://" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_sigint_or_sigterm_at_once_after_the_url_stop_without_a_traceback(tf_model):
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = subprocess.Popen(
+            [*VIEW, str(tf_model("conv")), "--no-browser"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert "http://" in proc.stdout.readline()
+            proc.send_signal(sig)  # while the warm-up thread and the server start
+            assert proc.wait(timeout=20) == 0
+            err = proc.stderr.read()
+            assert "Traceback" not in err and "stopped" in err
+        finally:
+            proc.kill()
+            proc.wait()
