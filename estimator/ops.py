@@ -80,3 +80,23 @@ ACTIVATION_OPS = ("RELU", "RELU6", "PRELU", "LOGISTIC", "TANH", "HARD_SWISH")
 BATCHED_OPS = frozenset(
     {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "CONCATENATION"}
 )
+
+# --- GPU delegate kernels -----------------------------------------------------------------------
+
+# The TFLite GPU delegate's name for the node it makes of an op (its profiler's labels), and for
+# the extra node it adds for an op's fused activation. Ops not named here are their lower-case
+# op type. A global average pooling is named as MEAN: the two are the same work, and converter
+# versions emit either (mobile-ml-benchmark's models have MEAN where today's converter writes
+# AVERAGE_POOL_2D).
+GPU_NODE_NAMES = {
+    "CONV_2D": "convolution_2d", "DEPTHWISE_CONV_2D": "depthwise_convolution",
+    "FULLY_CONNECTED": "fully_connected", "MEAN": "mean", "AVERAGE_POOL_2D": "pooling_2d",
+    "MAX_POOL_2D": "pooling_2d", "CONCATENATION": "concat", "LOGISTIC": "sigmoid",
+    "RELU6": "relu", "RELU_N1_TO_1": "relu", "TRANSPOSE_CONV": "convolution_transposed",
+    TRANSPOSE_CONV_CUSTOM: "convolution_transposed", "RESIZE_BILINEAR": "resize",
+    "RESIZE_NEAREST_NEIGHBOR": "resize", "SQUARED_DIFFERENCE": "squared_diff",
+}  # fmt: skip
+GPU_ACTIVATION_NAMES = {"RELU": "relu", "RELU6": "relu", "RELU_N1_TO_1": "relu", "TANH": "tanh",
+                        "SIGN_BIT": "sign_bit"}  # fmt: skip
+# Ops a delegate may link into the kernel that produces their input: element-wise ones.
+LINKABLE = frozenset(ELEMENTWISE_BINARY | set(ELEMENTWISE_UNARY_COST) - WEIGHT_PREP_OPS)

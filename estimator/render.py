@@ -20,7 +20,7 @@ def format_ms(ms: float | None) -> str:
     if ms is None or not math.isfinite(ms):
         return "n/a"
     if ms == 0:
-        return "0"
+        return "0 ms"
     if ms >= 1:
         return f"{ms:.3g} ms" if ms < 1000 else f"{ms:.0f} ms"
     us = ms * 1000
@@ -101,10 +101,16 @@ def as_json(est: ModelEstimate) -> dict[str, Any]:
                 "source": n.source,
                 "gpu_unsupported": n.gpu_unsupported,
                 "note": n.note,
+                **({"kernel": n.kernel} if est.kernels is not None else {}),
             }
             for n in est.nodes
         ],
-    }
+        **({"kernels": [
+            {"index": k.index, "label": k.label, "head": k.head, "nodes": k.nodes, "ms": k.ms,
+             "interval_ms": list(k.interval_ms), "priced": k.priced}
+            for k in est.kernels
+        ]} if est.kernels is not None else {}),
+    }  # fmt: skip
 
 
 @renderer("json", "application/json", "json")
@@ -151,15 +157,19 @@ def _model_explorer(est: ModelEstimate) -> str:
 @renderer("table", "text/plain", "txt")
 def as_table(est: ModelEstimate) -> str:
     rows = []
+    kernels = est.kernels is not None
     for n in est.nodes:
         op = n.op if n.fused_activation == "NONE" else f"{n.op}+{n.fused_activation}"
         lo, hi = n.interval_ms
         flag = " (CPU)" if n.gpu_unsupported else ""
-        rows.append([n.key, op, format_ms(n.ms), f"{format_ms(lo)} - {format_ms(hi)}",
-                     f"{n.share * 100:.1f}%", n.source + flag])  # fmt: skip
-    out = [
-        text_table(["node", "op", "latency", "interval", "share", "source"], rows, right={2, 3, 4})
-    ]
+        row = [n.key, op, format_ms(n.ms), f"{format_ms(lo)} - {format_ms(hi)}",
+               f"{n.share * 100:.1f}%", n.source + flag]  # fmt: skip
+        if kernels:
+            row.append(_kernel_cell(n))
+        rows.append(row)
+    head = ["node", "op", "latency", "interval", "share", "source"]
+    head += ["kernel"] if kernels else []
+    out = [text_table(head, rows, right={2, 3, 4})]
     out.append("\nslowest 10:")
     slow = [[n.key, n.op, format_ms(n.ms), f"{n.share * 100:.1f}%"] for n in est.slowest(10)]
     out.append(text_table(["node", "op", "latency", "share"], slow, right={2, 3}))
@@ -171,11 +181,26 @@ def as_table(est: ModelEstimate) -> str:
     if est.partitions > 1:
         cpu = format_ms(est.cpu_fallback_ms)
         parts = f"; {est.partitions} GPU/CPU partitions, {cpu} on the CPU"
+    if est.kernels is not None:
+        priced = sum(k.priced for k in est.kernels)
+        analytic = (f"; {len(est.kernels)} delegate kernels, {priced} priced by their kind's "
+                    "regressor, the rest by the composition")  # fmt: skip
     out.append(
         f"\ntotal: {format_ms(est.total_ms)} (interval {format_ms(lo)} - {format_ms(hi)}) on "
-        f"{est.device}; invoke overhead {format_ms(est.invoke_overhead_ms)}{analytic}{parts}{tag}"
+        f"{est.device}; per-run overhead {format_ms(est.invoke_overhead_ms)}"
+        f"{analytic}{parts}{tag}"
     )
     return "\n".join(out)
+
+
+def _kernel_cell(n: Any) -> str:
+    """The kernel a node starts (its label) or is linked into ("in" its first node)."""
+    if n.kernel is None:
+        return ""
+    if n.source != "fused":
+        return n.kernel
+    head, first = n.kernel.split(" ")[:2]
+    return f"in {head} {first}"
 
 
 ESTIMATE_SCHEMA: dict[str, Any] = {
@@ -208,7 +233,7 @@ ESTIMATE_SCHEMA: dict[str, Any] = {
                         "maxItems": 2,
                     },
                     "share": {"type": "number", "minimum": 0, "maximum": 1},
-                    "source": {"enum": ["learned", "analytic", "free", "custom"]},
+                    "source": {"enum": ["learned", "analytic", "free", "custom", "fused"]},
                 },
             },
         },

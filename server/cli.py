@@ -21,16 +21,27 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open a TFLite model's graph in the browser with a predicted latency on "
         "every node.",
     )
-    p.add_argument("model", nargs="?", help="a .tflite file")
+    p.add_argument("model", nargs="?", help="a .tflite file to open (or --demo)")
     p.add_argument("--demo", action="store_true", help="open a generated MobileNetV2 (no download)")
-    p.add_argument("--device", default="host", help="'host', 'gpu' or 'adb:SERIAL' (default: host)")
+    p.add_argument(
+        "--device",
+        default="host",
+        help="'host', 'gpu', 'adb:SERIAL' or a stored profile id such as 'phone/pixel4/gpu' "
+        "(default: host)",
+    )
     p.add_argument("--threads", type=int, default=1, help="host CPU threads (default: 1)")
     p.add_argument("--precision", choices=["fp16", "fp32"], default="fp16", help="gpu only")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="print the URL, open nothing")
     p.add_argument("--db", help="database URL or SQLite path (default: in LETI_HOME)")
-    p.add_argument("--max-upload-mb", type=int, default=256)
+    p.add_argument(
+        "--max-upload-mb",
+        type=int,
+        default=256,
+        metavar="MB",
+        help="the largest model the page may upload (default: 256)",
+    )
     p.add_argument(
         "-v", "--verbose", action="store_true", help="log every request and the runtimes' lines"
     )
@@ -114,9 +125,11 @@ def serve(args: argparse.Namespace) -> int:
     read_model(path)  # the same one-line errors as 'leti inspect' (missing, empty, truncated...)
     state = ViewerState(device=args.device, threads=args.threads, precision=args.precision,
                         db_url=args.db, max_upload_mb=args.max_upload_mb)  # fmt: skip
-    state.spec()  # an unknown --device is reported now
+    spec = state.spec()  # an unknown --device is reported now
     model = state.add_model(path.read_bytes(), path.name)
     state.db()  # a corrupt or read-only database is reported now, not on the first request
+    if spec.kind != "host":  # one it cannot estimate is refused now, as 'leti estimate' does
+        state.estimator()
     if not args.verbose:  # one log line per HTTP request is noise to a user
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(state)

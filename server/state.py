@@ -12,7 +12,6 @@ from typing import Any
 from leti.estimator.devices import DeviceSpec
 from leti.estimator.graph import ModelGraph, read_model
 from leti.estimator.predict.estimator import LatencyEstimator
-from leti.estimator.predict.store import NoEstimator
 
 from .jobs import JobManager
 
@@ -65,19 +64,16 @@ class ViewerState:
 
     def estimator(self, text: str | None = None) -> LatencyEstimator:
         """The trained estimator; for the host before any training, the uncalibrated stand-in
-        (which times the micro-benchmark once)."""
-        from leti.estimator.services.estimate import load_estimator, stand_in_estimator
+        (which times the micro-benchmark once), as ``leti estimate`` does."""
+        from leti.estimator.services.estimate import estimator_or_stand_in
 
         spec = self.spec(text)
-        db = self.db()
         with self.estimator_lock:  # one calibration at a time; later callers reuse the result
             if spec.text not in self.estimators:
-                try:
-                    self.estimators[spec.text] = load_estimator(spec, db)
-                except NoEstimator:
-                    if spec.kind != "host":
-                        raise
-                    self.estimators[spec.text] = stand_in_estimator(db, spec)
+                est, note = estimator_or_stand_in(spec, self.db)
+                if note:
+                    est.metadata = {**est.metadata, "note": note}
+                self.estimators[spec.text] = est
             return self.estimators[spec.text]
 
     def forget_estimators(self) -> None:

@@ -45,7 +45,7 @@
   // Two or three significant digits, in µs below a millisecond (the CLI writes the same).
   function fmtMs(ms) {
     if (ms === null || ms === undefined || !isFinite(ms)) return 'n/a';
-    if (ms === 0) return '0';
+    if (ms === 0) return '0 ms';
     if (ms >= 1) return ms >= 1000 ? `${ms.toFixed(0)} ms` : `${+ms.toPrecision(3)} ms`;
     const us = ms * 1000;
     return `${+us.toPrecision(us >= 0.01 ? 3 : 2)} µs`;

@@ -90,7 +90,9 @@
       if (other && node.ms > 0) return { text: `×${(other.ms / node.ms).toFixed(2)}`, v: other.ms / node.ms };
       return { text: '–', v: 0 };
     }
-    return { text: node.source === 'free' ? 'free' : fmtMs(node.ms), v: node.ms };
+    if (node.source === 'free') return { text: 'free', v: 0 };
+    if (node.source === 'fused') return { text: node.kernel ? 'linked' : 'fused', v: 0 };
+    return { text: fmtMs(node.ms), v: node.ms };
   }
 
   // --- badges ---------------------------------------------------------------------------
@@ -118,7 +120,8 @@
         badge.dataset.text = text;
       }
       const rect = badge.querySelector('rect');
-      rect.setAttribute('fill', node.source === 'free' ? '#e8f5e9' : heat(norm(v)));
+      const quiet = node.source === 'free' || node.source === 'fused';
+      rect.setAttribute('fill', quiet ? '#e8f5e9' : heat(norm(v)));
       badge.querySelector('text').setAttribute('fill', norm(v) > 0.6 ? '#fff' : '#222');
       badge.setAttribute('class', `leti-badge leti-${node.source}${node.gpu_unsupported ? ' leti-cpu' : ''}`);
       badge.dataset.key = key;
@@ -141,9 +144,11 @@
     t.textContent = text;
     t.setAttribute('font-size', '10');
     t.setAttribute('font-family', 'sans-serif');
+    // beside the node, right of its box and vertically centred: edges enter a node at the top
+    // centre and leave it at the bottom centre, so this never covers an arrowhead
     const width = 8 + text.length * 6;
-    const x = box.x + box.width - width + 4;
-    const y = box.y - 13;
+    const x = box.x + box.width + 3;
+    const y = box.y + box.height / 2 - 6.5;
     const r = document.createElementNS(ns, 'rect');
     r.setAttribute('x', x);
     r.setAttribute('y', y);
@@ -222,6 +227,9 @@
       el('div', { text: `share of total: ${pct(node.share)}` }),
       el('div', { text: `source: ${node.source}${S.est.calibrated ? '' : ' (uncalibrated)'}` }),
     ];
+    if (node.kernel) {
+      lines.push(el('div', { class: 'leti-tip-kernel', text: node.source === 'fused' ? `linked into kernel: ${node.kernel}` : `kernel: ${node.kernel}` }));
+    }
     if (node.measured_ms !== null && node.measured_ms !== undefined) {
       lines.push(el('div', { text: `measured (same op alone): ${fmtMs(node.measured_ms)}` }));
     }
@@ -296,7 +304,7 @@
     sections.push(el('div', { class: 'leti-title' }, [el('strong', { text: 'leti-view' }), ' ', el('a', { href: '/settings', text: 'settings' })]));
     if (!e.calibrated) {
       sections.push(el('div', { id: 'leti-banner', class: 'leti-banner' }, [
-        'This device is uncalibrated: badges are analytic estimates from a few-second micro-benchmark. ',
+        `${info.note || 'This device is uncalibrated: badges are analytic estimates from a few-second micro-benchmark.'} `,
         el('button', { id: 'leti-calibrate-smoke', text: `Calibrate (smoke, ${meta('leti-smoke-time')})`, onclick: () => calibrate('smoke') }),
         ' ',
         el('button', { id: 'leti-calibrate-default', text: `Calibrate (default, ${meta('leti-default-time')})`, onclick: () => calibrate('default') }),
@@ -311,8 +319,12 @@
       e.analytic_share >= 0.0005 ? el('div', { class: 'leti-muted', id: 'leti-analytic', text: `${pct(e.analytic_share)} of it priced analytically (op types without a regressor)` }) : '',
       el('div', { id: 'leti-measured', class: 'leti-muted', text: e.measured_ms ? `measured: ${fmtMs(e.measured_ms)} (${(((e.total_ms - e.measured_ms) / e.measured_ms) * 100).toFixed(1)}% off)` : '' }),
     ]));
-    const acc = info.cv_mape !== undefined ? `CV MAPE ${info.cv_mape.toFixed(1)}% on ${info.samples} ops` : 'no trained estimator';
-    const net = info.network_mape !== null && info.network_mape !== undefined ? ` · networks ${info.network_mape.toFixed(1)}% (${info.networks})` : '';
+    const kernelwise = info.kind === 'kernels';
+    const what = kernelwise ? 'kernels' : 'ops';
+    const acc = info.cv_mape !== undefined ? `CV MAPE ${info.cv_mape.toFixed(1)}% on ${info.samples} ${what}` : 'no trained estimator';
+    const net = info.network_mape !== null && info.network_mape !== undefined
+      ? (kernelwise ? ` · end to end ${info.network_mape.toFixed(1)}% on ${info.networks} models, each left out by family` : ` · networks ${info.network_mape.toFixed(1)}% (${info.networks})`)
+      : '';
     sections.push(el('div', { class: 'leti-muted', id: 'leti-estimator', text: `estimator: ${acc}${net}` }));
 
     const devSel = el('select', { id: 'leti-compare' }, [el('option', { value: '', text: 'compare with…' })]);
@@ -332,10 +344,18 @@
       el('td', { text: `${n.subgraph}:${n.index}` }), el('td', { text: n.op }), el('td', { text: fmtMs(n.ms) }), el('td', { text: pct(n.share) }),
     ]));
     sections.push(el('h4', { text: 'Slowest nodes' }));
-    sections.push(table([['index', 'node'], ['op', 'op'], ['ms', 'ms'], ['share', 'share']], rows, (key) => {
+    sections.push(table([['index', 'node'], ['op', 'op'], ['ms', 'latency'], ['share', 'share']], rows, (key) => {
       S.sort = { key, desc: S.sort.key === key ? !S.sort.desc : true };
       renderPanel();
     }));
+    if (e.kernels) {
+      const slow = e.kernels.slice().sort((a, b) => b.ms - a.ms).slice(0, 10);
+      const krows = slow.map((k) => el('tr', { class: 'leti-kernel-row', onclick: () => { const n = S.byKey.get(k.nodes[0]); if (n) focusNode(n); } }, [
+        el('td', { text: k.label }), el('td', { text: String(k.nodes.length) }), el('td', { text: fmtMs(k.ms) }), el('td', { text: pct(k.ms / Math.max(e.total_ms, 1e-12)) }),
+      ]));
+      sections.push(el('h4', { text: `Slowest kernels (${e.kernels.length} in all, each once)` }));
+      sections.push(el('div', { id: 'leti-kernels' }, [table([['label', 'kernel (nodes it covers)'], ['n', 'nodes'], ['ms', 'latency'], ['share', 'share']], krows)]));
+    }
 
     const roll = new Map();
     for (const n of e.nodes) {
@@ -348,7 +368,7 @@
       el('td', { text: r.op }), el('td', { text: String(r.count) }), el('td', { text: fmtMs(r.ms) }), el('td', { text: pct(r.ms / Math.max(e.total_ms, 1e-12)) }),
     ]));
     sections.push(el('h4', { text: 'By op type' }));
-    sections.push(table([['op', 'op'], ['count', 'n'], ['ms', 'ms'], ['share', 'share']], rollRows));
+    sections.push(table([['op', 'op'], ['count', 'n'], ['ms', 'latency'], ['share', 'share']], rollRows));
 
     const cpu = e.nodes.filter((n) => n.gpu_unsupported);
     if (cpu.length) {
@@ -484,9 +504,18 @@
     }
   }
 
+  // The overlay loads in the page's head: an error can come back before there is a body.
   function showFatal(message) {
-    const box = el('div', { id: 'leti-fatal', class: 'leti-banner leti-error', text: `leti-view: ${message}` });
-    document.body.appendChild(box);
+    const show = () => {
+      const old = document.getElementById('leti-fatal');
+      if (old) old.remove();
+      const box = el('div', { id: 'leti-fatal', class: 'leti-banner leti-error' }, [
+        `leti-view: ${message} `, el('a', { href: '/settings', text: 'settings' }),
+      ]);
+      document.body.appendChild(box);
+    };
+    if (document.body) show();
+    else document.addEventListener('DOMContentLoaded', show, { once: true });
   }
 
   document.addEventListener('dragover', (evt) => evt.preventDefault(), true);

@@ -25,7 +25,7 @@
       const o = document.createElement('option');
       o.value = x.device;
       o.textContent = `${x.device} (${x.state})`;
-      o.disabled = !(x.state === 'ready' || x.state === 'device');
+      o.disabled = !(x.state === 'ready' || x.state === 'device' || x.state === 'imported');
       return o;
     }));
     sel.value = current;
@@ -48,8 +48,16 @@
       h.textContent = `${p.id}: ${p.trained ? `trained ${p.trained_at}` : 'not trained yet'}`;
       acc.appendChild(h);
       if (!p.report) continue;
+      const kernels = p.report.kind === 'kernels';
+      if (kernels && p.report.end_to_end) {
+        const e2e = p.report.end_to_end;
+        const line = document.createElement('p');
+        line.className = 'e2e';
+        line.textContent = `end to end, ${p.report.networks} models each predicted without its family: within ±10% ${e2e.within_10.toFixed(0)}%, ±5% ${e2e.within_5.toFixed(0)}%, MAPE ${e2e.mape.toFixed(1)}%`;
+        acc.appendChild(line);
+      }
       const t = document.createElement('table');
-      t.appendChild(cells(document.createElement('tr'), ['op type', 'samples', 'model', 'MAPE %', '±5 %', '±10 %', 'R²']));
+      t.appendChild(cells(document.createElement('tr'), [kernels ? 'kernel kind' : 'op type', 'samples', 'model', 'MAPE %', '±5 %', '±10 %', 'R²']));
       for (const r of p.report.op_types) {
         const f = (x) => (typeof x === 'number' ? x.toFixed(1) : '–');
         t.appendChild(cells(document.createElement('tr'), [r.op, r.samples, r.model, f(r.mape), f(r.within_5), f(r.within_10), typeof r.r2 === 'number' ? r.r2.toFixed(3) : '–']));

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,59 @@ def fake_adb(tmp_path, monkeypatch):
     binary.write_bytes(b"\x7fELF fake binary")
     monkeypatch.setenv("LETI_BENCHMARK_MODEL", str(binary))
     return root
+
+
+@dataclass
+class Ran:
+    """What a command run in-process printed and returned (like subprocess's result)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_main(main, args: tuple[str, ...], capsys) -> Ran:
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    out = capsys.readouterr()
+    return Ran(int(code or 0), out.out, out.err)
+
+
+@pytest.fixture
+def leti_cli(capsys):
+    """``leti ARGS...`` run in-process (``main(argv)``) with its output captured, in the test's
+    own LETI_HOME; a subprocess is kept only where the process itself is under test."""
+    from leti.estimator.cli import main
+
+    return lambda *args: run_main(main, args, capsys)
+
+
+PHONE_SUBSET = HERE / "data" / "mobile-ml-benchmark-subset"
+
+
+@pytest.fixture(scope="session")
+def phone_home(tmp_path_factory):
+    """The 12-model mobile-ml-benchmark fixture imported and two phones trained on it
+    (phone/pixel4/gpu, phone/s10/gpu: about a minute), shared by the tests that only read it."""
+    from leti.estimator.db import open_db
+    from leti.estimator.services.published import import_dataset
+    from leti.estimator.services.train import train_and_save
+
+    home = tmp_path_factory.mktemp("phone_home")
+    old = os.environ.get("LETI_HOME")
+    os.environ["LETI_HOME"] = str(home)
+    try:
+        db = open_db()
+        import_dataset(db, PHONE_SUBSET)
+        report, _ = train_and_save(db, "phone/pixel4/gpu")
+        train_and_save(db, "phone/s10/gpu")
+        db.engine.dispose()
+    finally:
+        if old is None:
+            os.environ.pop("LETI_HOME", None)
+        else:
+            os.environ["LETI_HOME"] = old
+    return home, report

@@ -35,7 +35,7 @@ def test_latencies_are_written_in_us_or_ms_with_few_digits():
     assert format_ms(1.234) == "1.23 ms"
     assert format_ms(12.34) == "12.3 ms"
     assert format_ms(2345.6) == "2346 ms"
-    assert format_ms(None) == "n/a" and format_ms(0.0) == "0"
+    assert format_ms(None) == "n/a" and format_ms(0.0) == "0 ms"
 
 
 def test_training_on_the_micro_benchmark_alone_is_refused(tmp_path, monkeypatch):
@@ -56,7 +56,7 @@ def test_training_on_the_micro_benchmark_alone_is_refused(tmp_path, monkeypatch)
 
 def test_estimate_hint_names_the_build_before_the_training(tf_model, tmp_path):
     r = leti("estimate", str(tf_model("conv")), home=tmp_path)
-    assert r.returncode == 2
+    assert r.returncode == 0  # uncalibrated estimates, with the note that says how to calibrate
     hint = r.stderr
     assert hint.index("leti db build --device host") < hint.index("leti train --device host")
 

@@ -167,10 +167,15 @@ def load_id(home):
     return HostDevice().profile.id
 
 
-def test_no_estimator_gives_the_fixing_command(tf_model, tmp_path):
+def test_no_estimator_gives_uncalibrated_estimates_and_the_fixing_command(tf_model, tmp_path):
+    """As the viewer does, and in its words (one behaviour for both)."""
+    from leti.estimator.services.estimate import uncalibrated_note
+
     r = leti("estimate", str(tf_model("conv")), home=tmp_path)
-    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.returncode == 0 and "Traceback" not in r.stderr
     assert "no trained estimator" in r.stderr and "leti train --device host" in r.stderr
+    assert r.stderr.strip() == f"leti: note: {uncalibrated_note(load_id(tmp_path))}"
+    assert "UNCALIBRATED" in r.stdout
 
 
 def test_incompatible_or_corrupt_estimator(trained_home, tf_model, tmp_path):

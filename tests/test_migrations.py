@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from leti.estimator.db import open_db, upgrade_db
 from leti.estimator.db.engine import target
-from leti.estimator.db.schema import SCHEMA_REVISION, metadata
+from leti.estimator.db.schema import SCHEMA_REVISION, SCHEMA_VERSION, metadata
 from leti.estimator.errors import LetiError
 
 pg_server, pg_url = pg.pg_server, pg.pg_url  # the fixtures
@@ -195,7 +195,7 @@ def test_a_legacy_database_is_refused_then_upgraded_keeping_every_row(any_url, g
     assert net["graph"] == (b"\x00\x01skeleton" if graph else None)
     assert db.claim("host/old-cpu/t1", ["key0", "key9", "net-old"], "me", 60) == ["key9"]
     with db.engine.connect() as c:
-        assert c.execute(sa.text("SELECT value FROM leti_meta")).scalar() == "2"
+        assert c.execute(sa.text("SELECT value FROM leti_meta")).scalar() == str(SCHEMA_VERSION)
     db.engine.dispose()
     assert schema_differences(any_url) == []
     r = leti("db", "upgrade", "--db", any_url)
@@ -235,7 +235,7 @@ def test_a_pre_alembic_database_from_a_newer_version_is_refused(any_url):
 
 
 def test_the_migrations_build_what_schema_py_declares(any_url):
-    done = upgrade_db(any_url)  # an empty database: revision 0001, then 0002
+    done = upgrade_db(any_url)  # an empty database: revision 0001, then each one after it
     assert (done.before, done.after) == (None, SCHEMA_REVISION)
     assert schema_differences(any_url) == []
     db = open_db(any_url)

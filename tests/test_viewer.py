@@ -267,3 +267,88 @@ def test_first_run_is_uncalibrated_then_calibrates(tmp_path, monkeypatch, tf_mod
         assert page.locator("g.leti-learned").count() == len(read_model(path).nodes)
         assert page.locator("#leti-banner").count() == 0
         assert outside(page, base) == []
+
+
+def test_a_phone_kernel_by_kernel_and_two_phones_compared(phone_home, monkeypatch):
+    """A published phone in the viewer: each node shows the delegate kernel it starts or is
+    linked into, the panel lists the slowest kernels once each, and compare mode puts a
+    second phone beside it node by node."""
+    from leti.estimator import zoo
+    from leti.estimator.graph.skeleton import fill
+
+    home, _ = phone_home
+    monkeypatch.setenv("LETI_HOME", str(home))
+    path = home / "mobilenetv2_wd4.tflite"
+    path.write_bytes(fill(zoo.skeleton("mobilenetv2_wd4")))
+    state = make_state(path, device="phone/pixel4/gpu")
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        assert "phone/pixel4/gpu" in page.locator("#leti-panel").inner_text()
+        kernels = page.locator("#leti-kernels tbody tr")
+        assert kernels.count() == 10
+        labels = texts(page.locator("#leti-kernels tbody tr td:first-child"))
+        assert all(" " in t for t in labels) and len(set(labels)) == len(labels)
+        assert "linked" in texts(page.locator("g.leti-badge text"))  # an ADD or activation
+        badge = page.locator("g.leti-badge.leti-learned").first
+        badge.hover()
+        tip = page.locator("#leti-tooltip")
+        tip.wait_for(state="visible")
+        assert "kernel: " in tip.inner_text()
+        page.select_option("#leti-compare", "phone/s10/gpu")
+        first = page.locator("g.leti-badge text").first
+        for _ in range(300):  # the page forbids eval, so no wait_for_function: poll
+            if (first.text_content() or "")[:1] in ("×", "–"):
+                break
+            page.wait_for_timeout(100)
+        ratios = [t for t in texts(page.locator("g.leti-badge text")) if t.startswith("×")]
+        assert ratios and all(float(t[1:]) > 0 for t in ratios)
+        page.locator("g.leti-badge").nth(0).hover()
+        assert "phone/s10/gpu: " in page.locator("#leti-tooltip").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "viewer-phone-compare.png"))
+        assert outside(page, base) == []
+
+
+def test_an_estimate_that_fails_is_shown_on_the_page(tmp_path, monkeypatch, tf_model):
+    """A device the estimate API refuses (a phone never imported, here reached past the CLI's
+    own refusal): the page says why, with a way to the settings, instead of a bare graph. The
+    overlay loads in the page's head, before there is a body to show it in."""
+    monkeypatch.setenv("LETI_HOME", str(tmp_path))
+    state = make_state(tf_model("conv"), device="phone/pixel4/gpu")
+    with live_server(state) as base, browser_page() as page:
+        for _ in range(3):  # the error must come out on every load, however early it lands
+            page.goto(f"{base}/m/{state.initial}/")
+            fatal = page.locator("#leti-fatal")
+            fatal.wait_for(state="visible", timeout=30000)
+            assert "phone/pixel4/gpu was never imported" in fatal.inner_text()
+            assert fatal.locator("a[href='/settings']").count() == 1
+        assert not [e for e in page.errors if "appendChild" in e], page.errors
+
+
+def test_panel_units_and_badges_beside_their_nodes(trained_home, monkeypatch, tf_model):
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    state = make_state(tf_model("small_net"))
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        heads = texts(page.locator("#leti-panel th"))
+        assert "ms" not in heads and heads.count("latency") == 2  # values are in µs or ms
+        nodes = page.locator("#target g.node")
+        checked = 0
+        for i in range(nodes.count()):
+            node = nodes.nth(i)
+            badge = node.locator(":scope > g.leti-badge rect")
+            if not badge.count():
+                continue
+            b = badge.bounding_box()
+            parts = node.locator(":scope > :not(.leti-badge)")
+            boxes = [parts.nth(k).bounding_box() for k in range(parts.count())]
+            boxes = [x for x in boxes if x and x["width"] > 0]
+            left = min(x["x"] for x in boxes)
+            right = max(x["x"] + x["width"] for x in boxes)
+            top = min(x["y"] for x in boxes)
+            bottom = max(x["y"] + x["height"] for x in boxes)
+            # right of the node's box and within its height: clear of the edges, which enter
+            # a node at its top centre and leave it at its bottom centre
+            assert b["x"] >= right - 1 and left < b["x"], (b, left, right)
+            assert b["y"] >= top - 1 and b["y"] + b["height"] <= bottom + 1, (b, top, bottom)
+            checked += 1
+        assert checked >= 3

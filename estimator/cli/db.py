@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from ..devices.adb import DeviceLost
 from ..errors import LetiError
 from ..generate.suite_times import quoted
 from ..generate.suites import GRIDS, SUITES
@@ -36,10 +37,33 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--suite",
         choices=SUITES,
-        help=", ".join(f"{s} ({quoted(s)} on a 2-core host)" for s in SUITES),
+        help="what to measure: "
+        + ", ".join(f"{s} ({quoted(s)})" for s in SUITES if s in ("smoke", "default"))
+        + ", full (hours), zoo (the zoo's real models, kernel by kernel: a phone's GPU); "
+        "default: smoke when nothing else is asked for",
     )
-    p.add_argument("--grid", action="append", choices=GRIDS, help="add a grid")
-    p.add_argument("--from-model", action="append", default=[], help="every op config in MODEL")
+    p.add_argument(
+        "--grid",
+        action="append",
+        choices=GRIDS,
+        help="add a grid: gsoc (the GSoC project's convolutions), wide (real mobile sizes)",
+    )
+    p.add_argument(
+        "--from-model",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="every operator of this .tflite file (repeatable); ops no generator makes are "
+        "cut out with their real weights",
+    )
+    p.add_argument(
+        "--zoo",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="profile this zoo model on a phone's GPU, kernel by kernel (repeatable; --suite "
+        "zoo profiles every shipped one)",
+    )
     p.add_argument(
         "--adaptive",
         type=int,
@@ -48,7 +72,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="N more random configs, most where the trained estimator's error is highest",
     )
     add_db_option(p)
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--no-progress", action="store_true", help="print no progress bar (logs, CI, scripts)"
+    )
     p.add_argument(
         "--lease",
         type=float,
@@ -63,20 +89,30 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "status", parents=[COMMON], help="counts per device and op type, and the last build"
     )
     add_db_option(p)
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--format", choices=["table", "json"], default="table", help="output (default: table)"
+    )
     p.set_defaults(func=run_status)
 
     p = dbsub.add_parser("export", parents=[COMMON], help="write every row to CSV or JSON Lines")
-    p.add_argument("file")
-    p.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file extension")
+    p.add_argument("file", help="where to write: FILE.jsonl or FILE.csv")
+    p.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file's extension")
     add_db_option(p)
     p.set_defaults(func=run_export)
 
     p = dbsub.add_parser(
-        "import", parents=[COMMON], help="add rows from an export (existing rows are kept)"
+        "import",
+        parents=[COMMON],
+        help="add rows from an export, or a published dataset's folder (existing rows are kept)",
     )
-    p.add_argument("file")
-    p.add_argument("--format", choices=["csv", "jsonl"])
+    p.add_argument(
+        "file",
+        help="a leti export (.jsonl or .csv), or a mobile-ml-benchmark folder "
+        "(tflite_cnn_ops_gpu.csv and tflite_cnn_e2e.csv: the six published phones)",
+    )
+    p.add_argument(
+        "--format", choices=["csv", "jsonl"], help="an export's format (default: its extension)"
+    )
     add_db_option(p)
     p.set_defaults(func=run_import)
 
@@ -99,14 +135,14 @@ def run_build(args: argparse.Namespace) -> int:
     from ..services.estimate import resolve_profile
 
     suite = args.suite
-    if not suite and not args.grid and not args.from_model and not args.adaptive:
+    if not suite and not args.grid and not args.from_model and not args.adaptive and not args.zoo:
         suite = "smoke"
     specs = [spec_from_args(args, text) for text in (args.devices or ["host"])]
     db = database(args)
     adaptive_meta = None
     if args.adaptive:
         adaptive_meta = read_metadata(resolve_profile(specs[0], db))
-    plan = make_plan(suite, args.from_model, args.grid, adaptive_meta, args.adaptive)
+    plan = make_plan(suite, args.from_model, args.grid, adaptive_meta, args.adaptive, args.zoo)
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     devices = [device_from_args(args, spec) for spec in specs]
@@ -117,7 +153,10 @@ def run_build(args: argparse.Namespace) -> int:
         try:
             results.append(run_build(db, dev, plan, show_progress=not args.no_progress,
                                      position=i, lease_s=args.lease))  # fmt: skip
-        except LetiError as exc:
+        except DeviceLost as exc:  # mid-build: what was measured is kept, a rerun goes on
+            errors.append(f"{specs[i].text}: {exc}; measurements taken so far are saved, "
+                          "rerun to resume")  # fmt: skip
+        except LetiError as exc:  # the device cannot measure at all: its own words say why
             errors.append(f"{specs[i].text}: {exc}")
 
     if len(devices) == 1:
@@ -138,8 +177,7 @@ def run_build(args: argparse.Namespace) -> int:
             print(f"  failed: {f}")
     if errors:
         for e in errors:
-            print(f"leti: error: {e}; measurements taken so far are saved, rerun to resume",
-                  file=sys.stderr)  # fmt: skip
+            print(f"leti: error: {e}", file=sys.stderr)
         return 2
     return 0
 
@@ -150,7 +188,8 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=1, default=str))
         return 0
     print(f"database: {status['url']}")
-    if not status["devices"]:
+    times = status.get("times", {})
+    if not status["devices"] and not times:
         print("no measurements yet: run 'leti db build --device host --suite smoke'")
     for dev, d in status["devices"].items():
         print(f"\n{dev}: {d['ok']} measured, {d['failed']} failed, {d['models']} whole models")
@@ -160,6 +199,10 @@ def run_status(args: argparse.Namespace) -> int:
         rows = [[op, c.get("ok", 0), c.get("failed", 0)] for op, c in sorted(d["ops"].items())]
         if rows:
             print(text_table(["op type", "measured", "failed"], rows, right={1, 2}))
+    if times:
+        rows = [[dev, n["kernels"], n["models"]] for dev, n in sorted(times.items())]
+        print("\nkernels timed inside whole models, and whole models end to end:")
+        print(text_table(["device profile", "kernels", "models"], rows, right={1, 2}))
     last = status["last_build"]
     if last:
         print(
@@ -182,8 +225,17 @@ def run_import(args: argparse.Namespace) -> int:
     from ..db.exchange import import_file
 
     path = Path(args.file)
+    if path.is_dir():
+        from ..services.published import import_dataset
+
+        done = import_dataset(database(args), path)
+        print(f"imported {path}: {done.summary()}")
+        gpus = [p.id for p in done.dataset.profiles if p.id.endswith("/gpu")]
+        if gpus:
+            print(f"phone GPUs: {', '.join(gpus)}; train one with 'leti train --device {gpus[0]}'")
+        return 0
     if not path.is_file():
-        raise LetiError(f"{path}: no such file")
+        raise LetiError(f"{path}: no such file or folder")
     try:
         added = import_file(database(args), path, _fmt(args))
     except (ValueError, KeyError) as exc:

@@ -18,20 +18,28 @@ from .options import (
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "devices", parents=[COMMON], help="list the host, the GPU and every adb device"
+        "devices",
+        parents=[COMMON],
+        help="list the host, the GPU, every adb device and the phones imported from "
+        "published measurements",
     )
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--format", choices=["table", "json"], default="table", help="output (default: table)"
+    )
+    add_db_option(p)
     p.set_defaults(func=run_devices)
 
     p = sub.add_parser(
         "measure", parents=[COMMON], help="measure a whole model end to end on a device"
     )
-    p.add_argument("model")
+    p.add_argument("model", help="a .tflite file")
     add_device_options(p)
     p.add_argument(
         "--runs", type=int, default=None, help="exact timed runs (default: until stable)"
     )
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--format", choices=["table", "json"], default="table", help="output (default: table)"
+    )
     p.add_argument("--record", action="store_true", help="store it as a model-level measurement")
     add_db_option(p)
     p.set_defaults(func=run_measure)
@@ -39,8 +47,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run_devices(args: argparse.Namespace) -> int:
     from ..devices import list_devices
+    from ..services.published import imported_phones
 
-    rows = list_devices()
+    rows = list_devices() + imported_phones(database(args))
     if args.format == "json":
         print(json.dumps(rows, indent=1))
     else:

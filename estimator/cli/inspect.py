@@ -15,7 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "inspect", parents=[COMMON], help="list a model's operators with shapes, cost and role"
     )
     p.add_argument("model", help="path to a .tflite file")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--format", choices=["table", "json"], default="table", help="output (default: table)"
+    )
     p.set_defaults(func=run)
 
 

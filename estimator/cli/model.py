@@ -17,20 +17,33 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     add_device_options(p)
     add_db_option(p)
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--format", choices=["table", "json"], default="table", help="output (default: table)"
+    )
     p.set_defaults(func=run_train)
 
     p = sub.add_parser("estimate", parents=[COMMON], help="predict a model's latency, node by node")
-    p.add_argument("model")
+    p.add_argument("model", help="a .tflite file")
     add_device_options(p)
     add_db_option(p)
-    p.add_argument("--format", choices=sorted(RENDERERS), default="table")
+    p.add_argument(
+        "--format",
+        choices=sorted(RENDERERS),
+        default="table",
+        help="output: a table, JSON, CSV or Google Model Explorer node data (default: table)",
+    )
     p.set_defaults(func=run_estimate)
 
     p = sub.add_parser(
         "evaluate", parents=[COMMON], help="measure models end to end and compare with predictions"
     )
-    p.add_argument("models", nargs="+")
+    p.add_argument(
+        "models",
+        nargs="*",
+        metavar="MODEL",
+        help=".tflite files to time and predict; none, for a phone profile: its own models, "
+        "each predicted without its family",
+    )
     add_device_options(p)
     add_db_option(p)
     p.add_argument("--remeasure", action="store_true", help="ignore recorded measurements")
@@ -42,7 +55,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="time each model once per round, N rounds, keep the median (default 3)",
     )
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument(
+        "--format", choices=["table", "json"], default="table", help="output (default: table)"
+    )
     p.set_defaults(func=run_evaluate)
 
 
@@ -57,27 +72,46 @@ def run_train(args: argparse.Namespace) -> int:
     if quiet:
         print(json.dumps({**report, "path": str(path)}, indent=1, default=float))
         return 0
+    kernels = report.get("kind") == "kernels"
     rows = [
-        [r["op"], r["samples"], r["chosen"], r["metrics"]["mape"], r["metrics"]["within_5"],
-         r["metrics"]["within_10"], r["metrics"]["r2"]]
+        [r["op"], r["samples"], r["chosen"], *(_figure(r["metrics"].get(k))
+                                               for k in ("mape", "within_5", "within_10", "r2"))]
         for r in report["op_types"]
     ]  # fmt: skip
     print()
-    print(
-        text_table(
-            ["op type", "n", "model", "MAPE %", "±5 %", "±10 %", "R²"], rows, right={1, 3, 4, 5, 6}
-        )
-    )
-    print(f"\nsaved {path} ({report['samples']} measurements, {report['networks']} networks, "
-          f"{report['seconds']:.1f} s)")  # fmt: skip
+    cv = "out-of-family " if kernels else ""
+    head = ["kernel kind" if kernels else "op type", "n", "model", f"{cv}MAPE %", "±5 %", "±10 %",
+            "R²"]  # fmt: skip
+    print(text_table(head, rows, right={1, 3, 4, 5, 6}))
+    if kernels:
+        ev = report["evaluation"]
+        s = ev["scores"]["leti"]
+        print(f"\nend to end, each model predicted without its family ({ev['families']} "
+              f"families): within ±10% {s['within_10']:.0f}%, ±5% {s['within_5']:.0f}%, "
+              f"MAPE {s['mape']:.1f}%, Spearman {_figure(s['spearman'])}; composition: "
+              f"{report['composition']['form']}")  # fmt: skip
+    print(f"\nsaved {path} ({report['samples']} measurements, {report['networks']} "
+          f"{'models' if kernels else 'networks'}, {report['seconds']:.1f} s)")  # fmt: skip
     return 0
 
 
+def _figure(v: float | None) -> str:
+    """A table cell: a figure to three digits, or a dash where there is none (too few rows
+    to cross-validate)."""
+    if v is None:
+        return "–"
+    return f"{v:.3f}" if abs(v) < 1000 else f"{v:.0f}"
+
+
 def run_estimate(args: argparse.Namespace) -> int:
-    from ..services.estimate import load_estimator
+    import sys
+
+    from ..services.estimate import estimator_or_stand_in
 
     graph = read_model(args.model)  # bad input fails before loading anything heavy
-    est = load_estimator(spec_from_args(args), lambda: database(args))
+    est, note = estimator_or_stand_in(spec_from_args(args), lambda: database(args))
+    if note:
+        print(f"leti: note: {note}", file=sys.stderr)
     print(render(est.predict(graph), args.format).rstrip("\n"))
     return 0
 
@@ -92,6 +126,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result, indent=1, default=float))
         return 0
+    if "protocol" in result:
+        return _print_left_out(result)
     norm = "scores_normalised" in result
     rows = []
     for m in result["models"]:
@@ -114,6 +150,21 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if norm:
             print("scores with the drift removed (truth divided by each round's factor):")
             _print_scores(result["scores_normalised"])
+    return 0
+
+
+def _print_left_out(result: dict) -> int:
+    rows = [[m["model"], m["family"], format_ms(m["measured_ms"]), format_ms(m["predicted_ms"]),
+             f"{m['error_pct']:+.1f}%"] for m in result["models"]]  # fmt: skip
+    print(text_table(["model", "family (left out)", "measured", "predicted", "error"], rows,
+                     right={2, 3, 4}))  # fmt: skip
+    print(f"\n{result['device']}: {len(result['models'])} models of {result['families']} "
+          f"families, {result['protocol']}")  # fmt: skip
+    _print_scores(result["scores"])
+    print(f"90% interval covers {result['coverage_90']:.0f}% of the models (family by family)")
+    if result.get("truth_spread_pct") is not None:
+        print(f"truth's own spread: median run-to-run std/mean {result['truth_spread_pct']:.1f}%"
+              " (published)")  # fmt: skip
     return 0
 
 

@@ -17,22 +17,40 @@ def add_device_options(p: argparse.ArgumentParser, multi: bool = False) -> None:
         )
     else:
         p.add_argument("--device", default="host", help=f"device: {DEVICE_HELP} (default: host)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads (a distinct profile)")
-    p.add_argument("--delegate", choices=["gpu", "cpu"], default="gpu", help="phones only")
+    p.add_argument(
+        "--threads", type=int, default=1, help="CPU threads, a distinct profile (default: 1)"
+    )
+    p.add_argument(
+        "--delegate",
+        choices=["gpu", "cpu"],
+        default="gpu",
+        help="phones over adb: the GPU delegate or the CPU (default: gpu)",
+    )
     p.add_argument(
         "--precision",
         choices=["fp16", "fp32"],
         default="fp16",
-        help="gpu only: fp16 (the accelerator's default) or fp32 (a distinct profile)",
+        help="gpu only: fp16 (the accelerator's default) or fp32, a distinct profile "
+        "(default: fp16)",
     )
     p.add_argument(
-        "--benchmark-binary", help="benchmark_model for Android (or LETI_BENCHMARK_MODEL)"
+        "--benchmark-binary",
+        metavar="PATH",
+        help="phones: TFLite's benchmark_model for Android (or set LETI_BENCHMARK_MODEL)",
     )
-    p.add_argument("--cooldown", type=float, default=1.0, help="phones: seconds between runs")
+    p.add_argument(
+        "--cooldown",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="phones: a pause after every run, so the SoC does not heat up (default: 1)",
+    )
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="database URL or SQLite path (default: in LETI_HOME)")
+    p.add_argument(
+        "--db", metavar="URL", help="database URL or SQLite path (default: in LETI_HOME)"
+    )
 
 
 def spec_from_args(args: argparse.Namespace, text: str | None = None) -> DeviceSpec:

@@ -19,9 +19,9 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from ..errors import LetiError
 from . import leases as lease_sql
 from .engine import create as create_engine
-from .engine import insert, target, write
+from .engine import insert, target, write, writing
 from .revisions import Upgrade, settle, upgrade
-from .schema import builds, devices, measurements, model_measurements
+from .schema import builds, devices, kernel_times, measurements, model_measurements, model_times
 
 if TYPE_CHECKING:
     from ..devices import DeviceProfile
@@ -254,6 +254,61 @@ class Database:
         with self.engine.connect() as c:
             return [dict(r) for r in c.execute(q.order_by(model_measurements.c.id)).mappings()]
 
+    # --- kernels in context and models end to end, by model name -----------------------------
+
+    def add_times(
+        self,
+        profiles: list[DeviceProfile],
+        kernels: list[dict[str, Any]],
+        models: list[dict[str, Any]],
+    ) -> dict[str, int]:
+        """Store device profiles, kernel rows and model rows in one transaction (all or
+        nothing); rows already there (same device, model and position) are kept as they are.
+        Returns how many of each were added."""
+        stamp = now()
+        added = {"devices": 0, "kernel_times": 0, "model_times": 0}
+        with writing(self.engine) as c:
+            for p in profiles:
+                stmt = insert(devices, self.dialect).values(
+                    id=p.id, kind=p.kind, delegate=p.delegate, threads=p.threads,
+                    runtime=p.runtime, runtime_version=p.runtime_version,
+                    fingerprint=p.fingerprint, created_at=stamp,
+                ).on_conflict_do_nothing(index_elements=["id"]).returning(devices.c.id)  # fmt: skip
+                added["devices"] += int(c.execute(stmt).first() is not None)
+            for table, rows, keys in ((kernel_times, kernels, ["device_id", "model", "position"]),
+                                      (model_times, models, ["device_id", "model"])):  # fmt: skip
+                if not rows:
+                    continue
+                stmt = (insert(table, self.dialect).on_conflict_do_nothing(index_elements=keys)
+                        .returning(table.c.id))  # fmt: skip
+                batch = [{**r, "recorded_at": r.get("recorded_at", stamp)} for r in rows]
+                added[table.name] += len(c.execute(stmt, batch).all())
+        return added
+
+    def kernel_times(self, device_id: str) -> list[dict[str, Any]]:
+        """A device's kernel rows, model by model in run order."""
+        q = sa.select(kernel_times).where(kernel_times.c.device_id == device_id)
+        q = q.order_by(kernel_times.c.model, kernel_times.c.position)
+        with self.engine.connect() as c:
+            return [dict(r) for r in c.execute(q).mappings()]
+
+    def model_times(self, device_id: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(model_times)
+        if device_id:
+            q = q.where(model_times.c.device_id == device_id)
+        with self.engine.connect() as c:
+            return [dict(r) for r in c.execute(q.order_by(model_times.c.id)).mappings()]
+
+    def time_counts(self) -> dict[str, dict[str, int]]:
+        """Per device profile: kernel rows and model rows (``kernels``, ``models``)."""
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as c:
+            for table, key in ((kernel_times, "kernels"), (model_times, "models")):
+                q = sa.select(table.c.device_id, sa.func.count()).group_by(table.c.device_id)
+                for dev, n in c.execute(q):
+                    out.setdefault(dev, {"kernels": 0, "models": 0})[key] = n
+        return out
+
     # --- status ------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -290,6 +345,7 @@ class Database:
             last = c.execute(sa.select(builds).order_by(builds.c.id.desc()).limit(1)).mappings()
             row = last.first()
             out["last_build"] = dict(row) if row else None
+        out["times"] = self.time_counts()
         return out
 
 

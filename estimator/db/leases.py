@@ -32,16 +32,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from .engine import db_now, insert
-from .schema import measurements, model_measurements, work_leases
+from .schema import measurements, model_measurements, model_times, work_leases
 
 # Keys per statement: 4 parameters a row stays far below every engine's parameter limit.
 BATCH = 200
 
 
 def done_query(device_id: str) -> sa.CompoundSelect:
-    """The keys a device profile has settled: measured or failed single ops, and generated
-    networks measured (what ``Database.done_keys`` returns)."""
+    """The keys a device profile has settled: measured or failed single ops, generated
+    networks measured, and ``zoo:<model>`` for models profiled kernel by kernel (what
+    ``Database.done_keys`` returns)."""
     return sa.union(
+        sa.select(sa.literal("zoo:", sa.String) + model_times.c.model).where(
+            model_times.c.device_id == device_id
+        ),
         sa.select(measurements.c.config_key).where(measurements.c.device_id == device_id),
         sa.select(model_measurements.c.name).where(
             (model_measurements.c.device_id == device_id)

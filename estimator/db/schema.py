@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # The Alembic revision these tables are at, and the same as an integer for ``leti_meta`` (which
 # versions of leti-view before Alembic read, and refuse when it is newer than theirs).
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 SCHEMA_VERSION = int(SCHEMA_REVISION)
 metadata = sa.MetaData()
 
@@ -101,6 +101,44 @@ model_measurements = sa.Table(
     sa.UniqueConstraint("device_id", "model_sha256", name="uq_model_measurement"),
 )
 
+# Kernels as a runtime ran them inside a whole model, and whole models end to end, keyed by the
+# model's name: a phone's published measurements (a dataset's rows, exactly as published, with
+# their provenance) or a phone profiled over adb. Times stay in the unit they were published in
+# (µs), so a re-import compares equal to the bit. ``position``: the kernel's place in the
+# model's run order; ``kernel``: the runtime's own label, which says what it fused.
+kernel_times = sa.Table(
+    "kernel_times",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("device_id", sa.String(200), nullable=False, index=True),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("operation", sa.String(80), nullable=False),
+    sa.Column("kernel", sa.String(400), nullable=False),
+    sa.Column("features", sa.JSON),
+    sa.Column("time_us", sa.Float, nullable=False),
+    sa.Column("source", sa.String(80), nullable=False),
+    sa.Column("provenance", sa.JSON, nullable=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("device_id", "model", "position", name="uq_kernel_time"),
+)
+
+model_times = sa.Table(
+    "model_times",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("device_id", sa.String(200), nullable=False, index=True),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("mean_us", sa.Float, nullable=False),
+    sa.Column("std_us", sa.Float),
+    sa.Column("flops", sa.Float),
+    sa.Column("size_bytes", sa.Float),
+    sa.Column("source", sa.String(80), nullable=False),
+    sa.Column("provenance", sa.JSON, nullable=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("device_id", "model", name="uq_model_time"),
+)
+
 # Who is measuring what right now: a builder leases the items it is about to measure so that
 # other builders on the same device profile skip them; a lease that expires (its builder died)
 # can be taken over. ``key`` is a work item's key: a config_key or a generated network's name.
@@ -120,10 +158,15 @@ meta = sa.Table(
     sa.Column("value", sa.String(200)),
 )
 
-EXPORT_TABLES = {t.name: t for t in (devices, builds, measurements, model_measurements)}
+EXPORT_TABLES = {
+    t.name: t
+    for t in (devices, builds, measurements, model_measurements, kernel_times, model_times)
+}
 UNIQUE_KEYS = {
     "devices": ("id",),
     "builds": ("id",),
     "measurements": ("device_id", "config_key"),
     "model_measurements": ("device_id", "model_sha256"),
+    "kernel_times": ("device_id", "model", "position"),
+    "model_times": ("device_id", "model"),
 }

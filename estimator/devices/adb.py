@@ -186,7 +186,7 @@ class AdbDevice:
 
     # --- measuring ---------------------------------------------------------------------------
 
-    def command_line(self, remote_model: str, runs: int) -> str:
+    def command_line(self, remote_model: str, runs: int, profile: bool = False) -> str:
         flags = [
             f"--graph={remote_model}",
             f"--num_threads={self.threads}",
@@ -197,9 +197,11 @@ class AdbDevice:
         ]
         if self.delegate == "gpu":
             flags.append("--use_gpu=true")
+        if profile:
+            flags.append("--enable_op_profiling=true")
         return " ".join(["taskset", self.cpu_mask, REMOTE_BINARY, *flags])
 
-    def run_raw(self, model: bytes, runs: int | None = None) -> str:
+    def run_raw(self, model: bytes, runs: int | None = None, profile: bool = False) -> str:
         self.prepare()
         digest = hashlib.sha256(model).hexdigest()[:16]
         remote = f"{REMOTE_DIR}/leti_{digest}.tflite"
@@ -208,12 +210,29 @@ class AdbDevice:
             local.write_bytes(model)
             self._adb("push", str(local), remote)
         try:
-            return self._shell(self.command_line(remote, runs or self.runs))
+            return self._shell(self.command_line(remote, runs or self.runs, profile))
         finally:
             try:
                 self._shell(f"rm -f {shlex.quote(remote)}", timeout=30)
             except LetiError:
                 pass
+
+    def profile_kernels(self, model: bytes, runs: int | None = None
+                        ) -> tuple[list[tuple[str, float]], Timing]:  # fmt: skip
+        """The GPU delegate's kernels as they ran inside the model, (label, µs) in run order,
+        from an op-profiling run; and the model end to end from a plain run of its own
+        (profiling perturbs the timings)."""
+        if self.delegate != "gpu":
+            raise LetiError("kernel profiles come from the GPU delegate", "use --delegate gpu")
+        kernels = benchmark_output.parse(self.run_raw(model, runs, profile=True)).gpu_kernels()
+        if not kernels:
+            raise benchmark_output.BenchmarkOutputError(
+                "benchmark_model's op profile lists no GPU kernel: this build profiles the GPU "
+                "delegate as one node",
+                "use a benchmark_model whose OpenCL delegate profiles each kernel (a current "
+                "nightly)",
+            )
+        return kernels, self.measure(model, runs)
 
     def measure(self, model: bytes, runs: int | None = None) -> Timing:
         text = self.run_raw(model, runs)

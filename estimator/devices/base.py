@@ -6,7 +6,10 @@ Profile ids:
 - ``host/<cpu>-<digest>/t<threads>``: this machine's CPU (LiteRT interpreter, XNNPACK);
 - ``adb/<phone model>-<serial>/gpu`` or ``.../cpu-t<threads>``: a phone with benchmark_model;
 - ``gpu/<adapter>/<backend>`` (``.../fp32`` when run at full precision): LiteRT's GPU
-  accelerator on this machine's graphics adapter.
+  accelerator on this machine's graphics adapter;
+- ``phone/<phone>/gpu`` or ``.../cpu-<cores>`` (``-quant`` for quantised models): a phone known
+  from published measurements (:mod:`.published`), imported with ``leti db import``; it cannot
+  measure, only be estimated.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from ..errors import LetiError
 from ..timing import Timing
 
 DEVICE_HELP = (
-    "'host' (this machine's CPU), 'gpu' (this machine's GPU through LiteRT) or 'adb:SERIAL' "
-    "(a phone; see 'leti devices')"
+    "'host' (this machine's CPU), 'gpu' (this machine's GPU through LiteRT), 'adb:SERIAL' "
+    "(a phone; see 'leti devices') or a stored profile id such as 'phone/pixel4/gpu'"
 )
+PROFILE_KINDS = ("host", "gpu", "adb", "phone")
 
 
 @dataclass
@@ -32,12 +36,16 @@ class DeviceProfile:
     """Who measured: the key under which measurements and estimators are stored."""
 
     id: str
-    kind: str  # host | gpu | adb
+    kind: str  # host | gpu | adb | phone
     delegate: str  # xnnpack | gpu | cpu
     threads: int
     runtime: str
     runtime_version: str
     fingerprint: dict[str, Any] = field(default_factory=dict)
+
+
+class NoProfile(LetiError):
+    """No measured profile matches the device asked for."""
 
 
 class Device(Protocol):
@@ -55,7 +63,7 @@ class Device(Protocol):
 class DeviceSpec:
     """A parsed ``--device`` argument with the options that make a distinct profile."""
 
-    kind: str  # host | gpu | adb | id (a full profile id)
+    kind: str  # host | gpu | adb | phone | id (a full profile id)
     serial: str = ""
     threads: int = 1
     delegate: str = "gpu"  # phones: gpu | cpu
@@ -76,7 +84,7 @@ class DeviceSpec:
             return cls(text, "", threads, delegate, precision, text)
         if text.startswith("adb:") and len(text) > 4:
             return cls("adb", text[4:], threads, delegate, precision, text)
-        if text.split("/", 1)[0] in ("host", "gpu", "adb") and text.count("/") >= 2:
+        if text.split("/", 1)[0] in PROFILE_KINDS and text.count("/") >= 2:
             return cls("id", "", threads, delegate, precision, text)
         raise LetiError(f"unknown device {text!r}", f"use {DEVICE_HELP}")
 
@@ -112,6 +120,12 @@ def gpu_profile_id(adapter: str, backend: str, precision: str) -> str:
     return f"gpu/{slug(adapter)}/{slug(backend)}{tail}"
 
 
+def phone_profile_id(phone: str, config: str, precision: str = "float") -> str:
+    """A published phone's profile: ``config`` is ``gpu`` or a CPU core set (``1large``)."""
+    tail = "gpu" if config == "gpu" else f"cpu-{config}"
+    return f"phone/{phone}/{tail}" + ("-quant" if precision == "quant" else "")
+
+
 def profile_id(spec: DeviceSpec, known: Iterable[str] = ()) -> str:
     """The profile id ``spec`` means, without touching a phone or a GPU: the host's is
     computed; a phone's or a GPU's is found among the profiles already measured (``known``)."""
@@ -133,7 +147,7 @@ def profile_id(spec: DeviceSpec, known: Iterable[str] = ()) -> str:
             f"several profiles match {what}: {', '.join(found)}", "pass the full profile id"
         )
     if not found:
-        raise LetiError(
+        raise NoProfile(
             f"no measurements for {what}", f"run 'leti db build {cli_args(spec)}' first"
         )
     return found[0]
@@ -172,3 +186,8 @@ def cli_args_for_id(device_id: str) -> str:
     if parts[0] == "gpu":
         return "--device gpu" + (f" --precision {parts[3]}" if len(parts) > 3 else "")
     return f"--device {device_id}"
+
+
+def is_published(device_id: str) -> bool:
+    """A profile of published measurements: it is imported, never measured here."""
+    return device_id.startswith("phone/")

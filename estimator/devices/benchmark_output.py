@@ -60,6 +60,25 @@ class BenchmarkResult:
     fully_delegated: bool = False
     op_profile: list[OpProfileRow] = field(default_factory=list)
 
+    def gpu_kernels(self) -> list[tuple[str, float]]:
+        """(label, average µs) of every GPU kernel the profile lists, in run order: rows named
+        in the delegate's spelling (``convolution_2d 3 -> relu 4``), never the delegate's own
+        row, which counts the same time again."""
+        from ..kernels.labels import parse as parse_label
+
+        out = []
+        for row in self.op_profile:
+            for text in (row.node_type, row.name):
+                if not text or not text[:1].islower():
+                    continue  # TFLite op types and the delegate row are capitalised
+                try:
+                    label = parse_label(text)
+                except LetiError:
+                    continue
+                out.append((label.text, row.avg_ms * 1000))
+                break
+        return out
+
     @property
     def partially_delegated(self) -> bool:
         if self.delegated_nodes is None or self.total_nodes is None:
@@ -172,12 +191,16 @@ def _op_profile(text: str) -> list[OpProfileRow]:
             if rows:
                 break
             continue
-        parts = line.split()
         n_num = len(header) - 2  # all but [node type] and [Name] are numbers
-        if len(parts) < n_num + 2:
-            continue
-        node_type = " ".join(parts[: len(parts) - n_num - 1])
-        nums = parts[len(parts) - n_num - 1 : -1]
+        cells = [c.strip() for c in line.split("\t") if c.strip()]
+        if len(cells) == len(header):  # tab-separated: names may hold spaces
+            node_type, nums, name = cells[0], cells[1:-1], cells[-1]
+        else:
+            parts = line.split()
+            if len(parts) < n_num + 2:
+                continue
+            node_type = " ".join(parts[: len(parts) - n_num - 1])
+            nums, name = parts[len(parts) - n_num - 1 : -1], parts[-1]
         values = dict(zip(header[1:-1], nums, strict=True))
         try:
             rows.append(
@@ -186,7 +209,7 @@ def _op_profile(text: str) -> list[OpProfileRow]:
                     avg_ms=float(values["avg ms"]),
                     percent=float(values["%"].rstrip("%")),
                     times_called=int(float(values["times called"])),
-                    name=parts[-1],
+                    name=name,
                 )
             )
         except (KeyError, ValueError):

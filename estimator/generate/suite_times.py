@@ -11,20 +11,29 @@ _FILE = Path(__file__).with_name("suite_times.json")
 
 
 @cache
-def measured() -> dict[str, float]:
+def _recorded() -> dict:
     try:
-        return dict(json.loads(_FILE.read_text())["seconds"])
-    except (OSError, ValueError, KeyError):
+        return dict(json.loads(_FILE.read_text()))
+    except (OSError, ValueError):
         return {}
 
 
+def measured() -> dict[str, float]:
+    return dict(_recorded().get("seconds", {}))
+
+
 def quoted(suite: str) -> str:
-    """'about 15 s', 'about 7 min', or 'not measured yet'."""
+    """'about 15 s on AMD EPYC, 2 cores', 'about 7 min on ...', or 'not measured yet': a time
+    means something only with the machine it was measured on (a 2-core Intel machine took
+    8.9 min for a default build quoted as 6)."""
     s = measured().get(suite)
     if s is None:
         return "not measured yet"
     if s < 90:
-        return f"about {max(5, round(s / 5) * 5):.0f} s"
-    if s < 5400:
-        return f"about {round(s / 60):.0f} min"
-    return f"about {s / 3600:.1f} h"
+        t = f"about {max(5, round(s / 5) * 5):.0f} s"
+    elif s < 5400:
+        t = f"about {round(s / 60):.0f} min"
+    else:
+        t = f"about {s / 3600:.1f} h"
+    machine = _recorded().get("machine")
+    return f"{t} on {machine}" if machine else t

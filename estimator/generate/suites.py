@@ -21,7 +21,9 @@ from . import singles
 from .config import OpConfig
 from .singles import affordable
 
-SUITES = ("smoke", "default", "full")
+SUITES = ("smoke", "default", "full", "zoo")
+# The zoo suite profiles the shipped zoo models kernel by kernel on a phone's GPU (adb).
+KERNEL_SUITES = ("zoo",)
 
 
 def gsoc_grid() -> Iterator[OpConfig]:
@@ -234,6 +236,8 @@ def suite_configs(suite: str) -> list[OpConfig]:
         return smoke()
     if suite == "default":
         return smoke() + sampled(DEFAULT_COUNTS, seed=20261122)
+    if suite in KERNEL_SUITES:
+        return []
     if suite == "full":
         return (
             smoke()

@@ -1,9 +1,11 @@
 """The work a build does: one item per model to measure, and how each model is made.
 
-Four kinds: ``op`` (one operator from a generator configuration), ``extracted`` (one operator
+Five kinds: ``op`` (one operator from a generator configuration), ``extracted`` (one operator
 cut out of a real model, with its real weights), ``network`` (a whole generated network,
-measured end to end so the estimator learns what summing single ops misses) and ``fusion``
-(a producer -> consumer pair, to learn which ops the runtime folds into the one before).
+measured end to end so the estimator learns what summing single ops misses), ``fusion``
+(a producer -> consumer pair, to learn which ops the runtime folds into the one before) and
+``profiled`` (a real model of the zoo, its skeleton given random weights, profiled kernel by
+kernel and timed end to end on a phone's GPU).
 Items carry a key, unique per device profile, that makes a rerun skip what is already
 measured.
 """
@@ -66,6 +68,22 @@ def network_item(spec: dict[str, Any]) -> WorkItem:
              f"depth={spec['depth']}")  # fmt: skip
     return WorkItem(network_key(spec), "network", f"network:{spec['family']}", label, spec,
                     "suite", lambda: _network(spec))  # fmt: skip
+
+
+def zoo_item(name: str, size: int = 224) -> WorkItem:
+    """A zoo model to profile on a phone's GPU (kernels in context and end to end)."""
+    from .. import zoo
+
+    family = zoo.family(name)
+    config = {"model": name, "size": size, "family": family}
+
+    def make() -> Built:
+        from ..graph.skeleton import fill
+
+        return Built(fill(zoo.skeleton(name, size), seed=size))
+
+    return WorkItem(f"zoo:{name}", "profiled", f"zoo:{family}", f"{name} ({family}, {size} px)",
+                    config, "zoo", make)  # fmt: skip
 
 
 def network_key(spec: dict[str, Any]) -> str:

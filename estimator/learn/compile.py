@@ -14,7 +14,8 @@ from .regressors import BYTES_COLUMN, FLOPS_COLUMNS
 def compile_regressor(model: Any) -> Compiled:
     trees = getattr(model, "trees_", None)
     return Compiled(np.asarray(model.coef_, float), list(FLOPS_COLUMNS), BYTES_COLUMN,
-                    _ensemble(trees) if trees is not None else None)  # fmt: skip
+                    _ensemble(trees) if trees is not None else None,
+                    [int(c) for c in getattr(model, "extra", ())])  # fmt: skip
 
 
 def _ensemble(est: Any) -> Ensemble:

@@ -24,10 +24,11 @@ FLOPS_COLUMNS = [FEATURE_NAMES.index(f) for f in ("log_flops", "log_flops_pad8",
 BYTES_COLUMN = FEATURE_NAMES.index("log_bytes_total")
 
 
-def _design(X: np.ndarray) -> np.ndarray:
-    """Roofline columns: a constant, FLOPs (plain and channel-tile padded), bytes moved."""
+def _design(X: np.ndarray, extra: tuple[int, ...] = ()) -> np.ndarray:
+    """Roofline columns: a constant, FLOPs (plain and channel-tile padded), bytes moved, and
+    any ``extra`` feature columns (log1p-scaled, taken back to their scale)."""
     flops, nbytes = np.expm1(X[:, FLOPS_COLUMNS]), np.expm1(X[:, BYTES_COLUMN])
-    return np.column_stack([np.ones(len(X)), flops, nbytes])
+    return np.column_stack([np.ones(len(X)), flops, nbytes, np.expm1(X[:, list(extra)])])
 
 
 class ResidualOverRoofline(RegressorMixin, BaseEstimator):
@@ -35,19 +36,21 @@ class ResidualOverRoofline(RegressorMixin, BaseEstimator):
 
     The roofline is overhead + FLOPs/rate (FLOPs also counted over padded channel tiles) +
     bytes/bandwidth, all non-negative; it carries the trend beyond the training range, where
-    trees alone would flatten out."""
+    trees alone would flatten out. ``extra``: more feature columns the roofline may charge
+    for (a GPU kernel's loop depth, which bounds it when too few outputs fill the GPU)."""
 
-    def __init__(self, trees: Any = None) -> None:
+    def __init__(self, trees: Any = None, extra: tuple[int, ...] = ()) -> None:
         self.trees = trees
+        self.extra = extra
 
     def _base(self, X: np.ndarray) -> np.ndarray:
-        return np.log(np.maximum(_design(X) @ self.coef_, 1e-6))
+        return np.log(np.maximum(_design(X, self.extra) @ self.coef_, 1e-6))
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> ResidualOverRoofline:
         from scipy.optimize import nnls
 
         ms = np.exp(y)
-        A = _design(X)
+        A = _design(X, self.extra)
         self.coef_, _ = nnls(A / ms[:, None], np.ones_like(ms))
         if not np.any(self.coef_):
             self.coef_ = np.zeros(A.shape[1])

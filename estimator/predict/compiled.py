@@ -73,14 +73,16 @@ class Ensemble:
 class Compiled:
     """A regressor of log-latency: roofline, plus an ensemble on its residual."""
 
-    coef: np.ndarray  # roofline: [1, FLOPs, FLOPs on 8-tiles, FLOPs on 16-tiles, bytes]
+    coef: np.ndarray  # roofline: [1, FLOPs, FLOPs on 8-tiles, FLOPs on 16-tiles, bytes, extra]
     flops: list[int]  # feature columns (log1p-scaled) the roofline reads
     nbytes: int
     ensemble: Ensemble | None = None
+    extra: list[int] = field(default_factory=list)  # more log1p-scaled columns it charges for
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         design = np.column_stack([np.ones(len(X)), np.expm1(X[:, self.flops]),
-                                  np.expm1(X[:, self.nbytes])])  # fmt: skip
+                                  np.expm1(X[:, self.nbytes]),
+                                  np.expm1(X[:, self.extra])])  # fmt: skip
         out = np.log(np.maximum(design @ self.coef, 1e-6))
         if self.ensemble is not None:
             out = out + self.ensemble.predict(X)
@@ -92,7 +94,8 @@ class Compiled:
 
 def to_arrays(model: Compiled) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {"coef": model.coef, "flops": np.array(model.flops),
-                                  "nbytes": np.array([model.nbytes])}  # fmt: skip
+                                  "nbytes": np.array([model.nbytes]),
+                                  "extra": np.array(model.extra, np.int64)}  # fmt: skip
     if model.ensemble is not None:
         _put(out, "e", model.ensemble)
     return out
@@ -112,7 +115,8 @@ def _put(out: dict[str, np.ndarray], prefix: str, e: Ensemble) -> None:
 
 def from_arrays(a: Any) -> Compiled:
     ens = _get(a, "e") if "e.kind" in a else None
-    return Compiled(a["coef"], [int(i) for i in a["flops"]], int(a["nbytes"][0]), ens)
+    extra = [int(i) for i in a["extra"]] if "extra" in a else []
+    return Compiled(a["coef"], [int(i) for i in a["flops"]], int(a["nbytes"][0]), ens, extra)
 
 
 def _get(a: Any, prefix: str) -> Ensemble:

@@ -56,10 +56,25 @@ class NodeEstimate:
     fused_activation: str = "NONE"
     flops: int = 0
     note: str = ""
+    kernel: str | None = None  # the delegate kernel it starts or is linked into (GPU profiles)
 
     @property
     def key(self) -> str:
         return f"{self.subgraph}:{self.index}"
+
+
+@dataclass
+class KernelEstimate:
+    """One kernel a GPU delegate runs: its label, the graph nodes it covers (node keys, the
+    one that prices it first) and its share of the total."""
+
+    index: int
+    label: str
+    head: str
+    nodes: list[str]
+    ms: float
+    interval_ms: tuple[float, float]
+    priced: bool  # by a regressor of its kind (else by the composition's per-kernel cost)
 
 
 @dataclass
@@ -76,6 +91,7 @@ class ModelEstimate:
     estimator: dict[str, Any] = field(default_factory=dict)
     subgraphs: Sequence[str] = field(default_factory=list)
     analytic_ms: float | None = None  # priced by no regressor (analytic or custom fallback)
+    kernels: Sequence[KernelEstimate] | None = None  # GPU profiles learned kernel by kernel
 
     def slowest(self, k: int = 10) -> list[NodeEstimate]:
         return sorted(self.nodes, key=lambda n: n.ms, reverse=True)[:k]

@@ -24,11 +24,13 @@ from typing import Any
 from .. import __version__
 from ..errors import LetiError
 from ..features import FEATURE_NAMES
+from ..kernels.rules import KernelRules
 from ..paths import estimators_dir
 from .compiled import Compiled, LazyCompiled
 from .compiled import save as save_arrays
 from .composition import Composition
 from .estimator import LatencyEstimator, OpModel
+from .kernel_estimator import KernelComposition, KernelEstimator
 from .runtime import Runtime
 from .throughput import Throughput
 
@@ -53,11 +55,11 @@ def _versions() -> dict[str, str]:
     return {"leti": __version__, "numpy": numpy.__version__}
 
 
-def save(est: LatencyEstimator, report: dict[str, Any], folder: Path | None = None,
-         fitted: dict[str, Any] | None = None) -> Path:  # fmt: skip
-    """Write the estimator, its op kinds' regressors already compiled (``learn.compile``);
-    ``fitted``: scikit-learn's own models, kept beside them for whoever inspects or refits
-    them, never loaded."""
+def save(est: LatencyEstimator | KernelEstimator, report: dict[str, Any],
+         folder: Path | None = None, fitted: dict[str, Any] | None = None) -> Path:  # fmt: skip
+    """Write the estimator, its op kinds' (or kernel kinds') regressors already compiled
+    (``learn.compile``); ``fitted``: scikit-learn's own models, kept beside them for whoever
+    inspects or refits them, never loaded."""
     arrays_root, meta_path = paths_for(est.device_id, folder)
     arrays_root.mkdir(parents=True, exist_ok=True)
     name = uuid.uuid4().hex[:12]
@@ -68,7 +70,8 @@ def save(est: LatencyEstimator, report: dict[str, Any], folder: Path | None = No
 
         joblib.dump(fitted, arrays / FITTED, compress=3)
     op_models: dict[str, Any] = {}
-    for kind, m in sorted(est.op_models.items()):
+    regressors = est.heads if isinstance(est, KernelEstimator) else est.op_models
+    for kind, m in sorted(regressors.items()):
         model = m.model
         if not isinstance(model, Compiled | LazyCompiled):
             raise TypeError(f"{kind}: compile the regressor before saving (learn.compile)")
@@ -78,6 +81,7 @@ def save(est: LatencyEstimator, report: dict[str, Any], folder: Path | None = No
                            "log_q10": m.log_q10, "log_q90": m.log_q90, "file": file}  # fmt: skip
     meta = {
         "format": FORMAT_VERSION,
+        "kind": "kernels" if isinstance(est, KernelEstimator) else "ops",
         "device": est.device_id,
         "feature_schema": FEATURE_SCHEMA,
         "versions": _versions(),
@@ -86,11 +90,13 @@ def save(est: LatencyEstimator, report: dict[str, Any], folder: Path | None = No
         "arrays": name,
         "calibrated": est.calibrated,
         "op_models": op_models,
-        "throughput": asdict(est.throughput),
-        "composition": asdict(est.composition),
-        "runtime": asdict(est.runtime),
         "report": report,
     }
+    if isinstance(est, KernelEstimator):
+        meta.update(est.to_meta())
+    else:
+        meta.update(throughput=asdict(est.throughput), composition=asdict(est.composition),
+                    runtime=asdict(est.runtime))  # fmt: skip
     est.metadata = {**est.metadata, **{k: meta[k] for k in ("device", "trained_at",
                                                             "data_hash", "versions")}}  # fmt: skip
     tmp = meta_path.with_suffix(".json.part")
@@ -118,7 +124,7 @@ class NoEstimator(LetiError):
 
 def load(
     device_id: str, device_args: str = "--device host", folder: Path | None = None
-) -> LatencyEstimator:
+) -> LatencyEstimator | KernelEstimator:
     """The trained estimator of ``device_id``; ``device_args`` names it in the fixing command."""
     fix = f"run 'leti train {device_args}'"
     arrays_root, meta_path = paths_for(device_id, folder)
@@ -151,17 +157,22 @@ def load(
             )  # fmt: skip
             for kind, m in meta["op_models"].items()
         }
-        est = LatencyEstimator(
-            device_id,
-            op_models,
-            Throughput(**meta["throughput"]),
-            composition=Composition(**meta["composition"]),
-            runtime=Runtime(**meta["runtime"]),
-            metadata={
-                k: meta[k] for k in ("device", "trained_at", "data_hash", "versions", "report")
-            },  # fmt: skip
-            calibrated=meta["calibrated"],
-        )
+        kept = {k: meta[k] for k in ("device", "trained_at", "data_hash", "versions", "report")}
+        if meta.get("kind") == "kernels":
+            est: LatencyEstimator | KernelEstimator = KernelEstimator(
+                device_id, KernelRules.from_dict(meta["rules"]), op_models, meta["priced"],
+                KernelComposition(**meta["composition"]), metadata=kept,
+            )  # fmt: skip
+        else:
+            est = LatencyEstimator(
+                device_id,
+                op_models,
+                Throughput(**meta["throughput"]),
+                composition=Composition(**meta["composition"]),
+                runtime=Runtime(**meta["runtime"]),
+                metadata=kept,
+                calibrated=meta["calibrated"],
+            )
     except (KeyError, TypeError) as exc:
         raise LetiError(f"the estimator file {meta_path} cannot be loaded ({exc!r})", fix) from None
     missing = [m.model.path.name for m in op_models.values() if not m.model.path.exists()]

@@ -22,8 +22,15 @@ from ..devices.adb import DeviceLost
 from ..errors import LetiError
 from ..generate import netgen
 from ..generate.pairs import sample_pairs
-from ..generate.suites import dedupe, from_model, grid_configs, suite_configs
-from ..generate.work import WorkItem, extracted_items, fusion_item, network_item, op_item
+from ..generate.suites import KERNEL_SUITES, dedupe, from_model, grid_configs, suite_configs
+from ..generate.work import (
+    WorkItem,
+    extracted_items,
+    fusion_item,
+    network_item,
+    op_item,
+    zoo_item,
+)
 from ..timing import Timing
 from . import drift
 from .claims import LEASE_S, Claims
@@ -37,7 +44,7 @@ CHECKPOINTS_FROM = 20
 # A build whose first items all fail for the same reason is broken, not unlucky.
 SYSTEMIC_AFTER = 5
 # Before any item of a kind is timed, how much longer it is expected to take than a single op.
-PRIOR_COST = {"op": 1.0, "extracted": 1.0, "network": 6.0, "fusion": 3.0}
+PRIOR_COST = {"op": 1.0, "extracted": 1.0, "network": 6.0, "fusion": 3.0, "profiled": 20.0}
 
 
 @dataclass
@@ -54,13 +61,20 @@ def make_plan(
     grids: list[str] | None = None,
     adaptive_report: dict[str, Any] | None = None,
     adaptive: int = 0,
+    zoo_models: list[str] | None = None,
 ) -> Plan:
-    """What a build measures: a suite's ops and networks, grids, every op of real models, and
-    ``adaptive`` random configurations shared out by a trained estimator's error."""
+    """What a build measures: a suite's ops and networks, grids, every op of real models,
+    ``adaptive`` random configurations shared out by a trained estimator's error, and zoo
+    models to profile kernel by kernel on a phone's GPU."""
     from ..generate.suites import adaptive as adaptive_configs
 
     configs, sources, notes, nets, cuts, probes = [], [], [], [], [], []
-    if suite:
+    if suite in KERNEL_SUITES:
+        from .. import zoo
+
+        nets = [zoo_item(name, size) for name, size in zoo.shipped(224)]
+        sources.append(f"suite:{suite}")
+    elif suite:
         configs += suite_configs(suite)
         nets = [network_item(s) for s in netgen.suite_specs(suite)]
         probes = [fusion_item(p) for p in sample_pairs(FUSION_PROBES.get(suite, 0), 31)]
@@ -76,6 +90,9 @@ def make_plan(
         if skipped:
             notes.append(f"{m}: {len(skipped)} ops the generator cannot regenerate are cut out "
                          "of the model and measured as they are")  # fmt: skip
+    if zoo_models:
+        nets += [zoo_item(name) for name in zoo_models]
+        sources.append(f"zoo:{','.join(zoo_models)}")
     if adaptive:
         if adaptive_report is None:
             raise LetiError(
@@ -171,6 +188,11 @@ def run_build(
     with any other builder of the same device profile on the same database."""
     device.check()
     profile = device.profile
+    if any(i.kind == "profiled" for i in plan.items) and not hasattr(device, "profile_kernels"):
+        raise LetiError(
+            f"{profile.id} cannot profile GPU kernels: the zoo suite is for a phone's GPU",
+            "use --device adb:SERIAL (GPU delegate), or another suite here",
+        )
     db.upsert_device(profile)
     have = db.done_keys(profile.id)
     todo = [item for item in plan.items if item.key not in have]
@@ -286,6 +308,8 @@ def _measure(
             db.add_measurement(**_row(profile, build_id, item), status="failed", error=reason,
                                owner=owner)  # fmt: skip
         return reason
+    if item.kind == "profiled":
+        return _profile(db, device, profile, item, built, owner)
     try:
         t = _timing(device, item, built)
     except DeviceLost:
@@ -303,6 +327,37 @@ def _measure(
         db.add_measurement(**_row(profile, build_id, item), features=built.record,
                            model_sha256=hashlib.sha256(built.data).hexdigest(), status="ok",
                            owner=owner, **t.columns())  # fmt: skip
+    return None
+
+
+def _profile(db: Database, device: Any, profile: DeviceProfile, item: WorkItem, built: Any,
+             owner: str) -> str | None:  # fmt: skip
+    """A zoo model profiled on a phone's GPU: its kernels and its end-to-end time, stored as
+    the published phones' rows are (the profile trains the same way)."""
+    from ..graph import read_model
+    from ..kernels.match import profiled_rows
+
+    name = item.config["model"]
+    try:
+        kernels, t = device.profile_kernels(built.data)
+    except DeviceLost:
+        raise
+    except LetiError as exc:
+        db.release(profile.id, [item.key], owner)
+        return str(exc)
+    graph = read_model(built.data, name)
+    rows, problems = profiled_rows(graph, kernels)
+    sha = hashlib.sha256(built.data).hexdigest()
+    prov = {"source": "benchmark_model --enable_op_profiling", "model_sha256": sha,
+            "zoo": name, "size": item.config["size"], "unplaced": problems[:10]}  # fmt: skip
+    std = t.extra.get("std_us")
+    db.add_times([], [{**r, "device_id": profile.id, "model": name, "source": "benchmark_model",
+                       "provenance": prov} for r in rows],
+                 [{"device_id": profile.id, "model": name, "mean_us": (t.mean_ms or t.median_ms)
+                   * 1000, "std_us": std, "flops": float(graph.totals()["flops"]),
+                   "size_bytes": float(len(built.data)), "source": "benchmark_model",
+                   "provenance": prov}])  # fmt: skip
+    db.release(profile.id, [item.key], owner)
     return None
 
 

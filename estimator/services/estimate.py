@@ -12,26 +12,106 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..devices import DeviceSpec, cli_args, profile_id
+from ..devices.base import NoProfile, is_published
+from ..errors import LetiError
 from ..predict.estimator import LatencyEstimator
-from ..predict.store import load
+from ..predict.kernel_estimator import KernelEstimator
+from ..predict.store import NoEstimator, load
 
 if TYPE_CHECKING:  # the database (SQLAlchemy) is imported only when a lookup needs it
     from ..db import Database
 
 
 def resolve_profile(spec: DeviceSpec, db: Callable[[], Database] | Database | None) -> str:
-    """The profile id ``spec`` means; only a phone or a GPU needs the database to tell."""
+    """The profile id ``spec`` means; only a phone or a GPU needs the database to tell. When
+    nothing was measured on it, the hint to build is given only where a build could run:
+    otherwise the error says what is missing, in the words ``leti devices`` uses."""
     if spec.kind in ("host", "id") or db is None:
         return profile_id(spec)
     database = db() if callable(db) else db
-    return profile_id(spec, database.device_ids())
+    try:
+        return profile_id(spec, database.device_ids())
+    except NoProfile as exc:
+        missing = unreachable(spec)
+        if missing is None:
+            raise
+        raise LetiError(f"{exc.message}, and {missing}") from None
+
+
+def unreachable(spec: DeviceSpec) -> str | None:
+    """Why the device ``spec`` names cannot measure here now (None: it can)."""
+    from ..devices import list_devices
+
+    if spec.kind == "gpu":
+        row = next((r for r in list_devices() if r["device"] == "gpu"), None)
+        if row and row["state"] != "ready":
+            return f"this machine has no usable GPU: {row['description']}"
+    if spec.kind == "adb":
+        rows = {r["device"]: r for r in list_devices()}
+        row = rows.get(f"adb:{spec.serial}")
+        if row is None:
+            why = rows.get("adb", {}).get("description")
+            return f"phone {spec.serial} is not connected" + (f" ({why})" if why else "")
+        if row["state"] != "device":
+            return f"phone {spec.serial} is {row['state']!r}, not ready"
+    return None
+
+
+IMPORT_HINT = (
+    "import the published phones first: 'leti db import ../shared/data/mobile-ml-benchmark' "
+    "(the mobile-ml-benchmark dataset folder)"
+)
 
 
 def load_estimator(
     spec: DeviceSpec, db: Callable[[], Database] | Database | None = None
-) -> LatencyEstimator:
+) -> LatencyEstimator | KernelEstimator:
     """The trained estimator for ``spec``, or a one-line error naming the commands to run."""
-    return load(resolve_profile(spec, db), device_args=cli_args(spec))
+    device_id = resolve_profile(spec, db)
+    try:
+        return load(device_id, device_args=cli_args(spec))
+    except NoEstimator:
+        if not is_published(device_id):
+            raise
+        from ..devices.published import PHONES
+
+        phone = device_id.split("/")[1] if device_id.count("/") >= 2 else ""
+        if phone not in PHONES:
+            raise LetiError(
+                f"no published phone {phone!r}",
+                f"the phones are {', '.join(PHONES)} (e.g. --device phone/pixel4/gpu)",
+            ) from None
+        database = db() if callable(db) else db
+        if database is None or database.device(device_id) is None:
+            raise NoEstimator(f"{device_id} was never imported", IMPORT_HINT) from None
+        raise NoEstimator(
+            f"no trained estimator for {device_id}",
+            f"run 'leti train --device {device_id}' (about two minutes)",
+        ) from None
+
+
+def uncalibrated_note(device_id: str) -> str:
+    """What ``leti estimate`` and the viewer both say when they price a host model without a
+    trained estimator (one behaviour, the same words, in both)."""
+    return (
+        f"no trained estimator for {device_id}: these are uncalibrated analytic estimates from "
+        "a few-second micro-benchmark; calibrate with 'leti db build --device host --suite "
+        "default', then 'leti train --device host'"
+    )
+
+
+def estimator_or_stand_in(
+    spec: DeviceSpec, db: Callable[[], Database]
+) -> tuple[LatencyEstimator | KernelEstimator, str | None]:
+    """The trained estimator, or for the host before any training the uncalibrated stand-in
+    with :func:`uncalibrated_note`; any other device without one is an error saying why."""
+    try:
+        return load_estimator(spec, db), None
+    except NoEstimator:
+        if spec.kind != "host":
+            raise
+    est = stand_in_estimator(db(), spec)
+    return est, uncalibrated_note(est.device_id)
 
 
 def stand_in_estimator(db: Database, spec: DeviceSpec) -> LatencyEstimator:

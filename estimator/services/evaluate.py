@@ -10,6 +10,7 @@ from typing import Any
 
 from ..db import Database
 from ..devices import DeviceSpec, open_device
+from ..errors import LetiError
 from ..graph import ModelGraph, read_model
 from ..learn.baselines import ConvOnly, FlopsProportional
 from ..learn.metrics import scores
@@ -83,6 +84,34 @@ def truth(
     return Truth(measured, normalised, state)
 
 
+def evaluate_kernel_profile(db: Database, device_id: str) -> dict[str, Any]:
+    """A kernel profile (a published phone, a phone profiled over adb): its own models, each
+    predicted by what was learned without its family, against the two baselines; the truth's
+    spread is each model's run-to-run std / mean. Training runs the same cross-validation
+    (its intervals come from it): when the rows have not changed since, that run is reported."""
+    from statistics import median
+
+    from ..predict.store import read_metadata
+    from .kernel_train import check_enough, cross_validate, profiled_models, rows_hash
+
+    meta = read_metadata(device_id) or {}
+    report = meta.get("report") or {}
+    if report.get("evaluation") and report.get("data_hash") == rows_hash(db, device_id):
+        out = dict(report["evaluation"])
+        out["computed"] = f"by 'leti train' at {meta.get('trained_at')}, on the same rows"
+    else:
+        models = profiled_models(db, device_id)
+        check_enough(device_id, models)
+        out = cross_validate(models)
+        out.pop("kernel_log_residuals", None)
+        out["computed"] = "now"
+    spread = [r["std_us"] / r["mean_us"] * 100 for r in db.model_times(device_id)
+              if r["std_us"] is not None and r["mean_us"] > 0]  # fmt: skip
+    out["device"] = device_id
+    out["truth_spread_pct"] = median(spread) if spread else None
+    return out
+
+
 def evaluate(
     db: Database,
     models: list[str],
@@ -92,7 +121,23 @@ def evaluate(
     binary: str | None = None,
     rounds: int = 3,
 ) -> dict[str, Any]:
-    """Score the estimator (and, with ``baselines``, the two baselines) on ``models``."""
+    """Score the estimator (and, with ``baselines``, the two baselines) on ``models``; with
+    no models, a kernel profile scores its own models left out by family."""
+    from ..devices.base import is_published
+    from .train import is_kernel_profile
+
+    device_id = resolve_profile(spec, db)
+    if not models:
+        if is_kernel_profile(db, device_id):
+            return evaluate_kernel_profile(db, device_id)
+        raise LetiError("no models to evaluate", "pass one or more .tflite files")
+    if is_published(device_id):
+        raise LetiError(
+            f"{device_id} is a phone known from published measurements: nothing here can time "
+            "your models on it",
+            f"run 'leti evaluate --device {device_id}' (no model) to score it on the published "
+            "models, left out by family",
+        )
     est = load_estimator(spec, db)
     graphs = [read_model(m) for m in models]
     reference_ms = est.metadata.get("report", {}).get("reference_ms") or {}

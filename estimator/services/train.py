@@ -152,6 +152,20 @@ def train(
     return est, report
 
 
+def is_kernel_profile(db: Database, device_id: str) -> bool:
+    """Its measurements are kernels inside whole models: a published phone, or a phone whose
+    kernels were profiled over adb."""
+    from ..devices.base import is_published
+
+    if is_published(device_id):
+        if db.device(device_id) is None:
+            from .estimate import IMPORT_HINT
+
+            raise LetiError(f"{device_id} was never imported", IMPORT_HINT)
+        return True
+    return db.time_counts().get(device_id, {}).get("kernels", 0) > 0
+
+
 def data_hash(rows: list[dict[str, Any]], nets: list[dict[str, Any]]) -> str:
     h = hashlib.sha256()
     for r in rows:
@@ -164,10 +178,17 @@ def data_hash(rows: list[dict[str, Any]], nets: list[dict[str, Any]]) -> str:
 def train_and_save(
     db: Database, device_id: str, log: Callable[[str], None] | None = None
 ) -> tuple[dict[str, Any], str]:
-    """Train and save, as ``leti train`` and the viewer's Retrain do; (report, saved path)."""
+    """Train and save, as ``leti train`` and the viewer's Retrain do; (report, saved path).
+    A profile whose rows are kernels timed inside whole models (a published phone, a phone
+    profiled over adb) gets a kernel estimator (:mod:`.kernel_train`)."""
     from ..learn.compile import compile_regressor
     from ..predict.store import save
 
+    if is_kernel_profile(db, device_id):
+        from .kernel_train import train_kernels
+
+        kest, kreport, kfitted = train_kernels(db, device_id, log)
+        return kreport, str(save(kest, kreport, fitted=kfitted))
     est, report = train(db, device_id, log)
     fitted = {kind: m.model for kind, m in est.op_models.items()}
     for m in est.op_models.values():  # what is predicted from now on is what is saved

@@ -1,0 +1,127 @@
+"""What the viewer's page shows, computed here so the server only routes: a model's estimate
+with each node's shapes and what was measured, the estimator's own accuracy, and the devices
+and profiles with their reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..graph import ModelGraph
+from ..predict.kernel_estimator import KernelEstimator
+from ..render import as_json
+
+if TYPE_CHECKING:
+    from ..db import Database
+    from ..predict.estimator import LatencyEstimator
+
+
+def estimate_payload(
+    est: LatencyEstimator | KernelEstimator,
+    graph: ModelGraph,
+    name: str,
+    db: Database,
+    host: LatencyEstimator | None = None,
+) -> dict[str, Any]:
+    """The estimate of ``graph`` as the page reads it. ``host``: this machine's CPU estimator,
+    to say when a partly delegated model would run faster on the CPU alone."""
+    from .estimate import single_op_medians
+
+    payload = as_json(est.predict(graph))
+    payload["name"] = name
+    payload["operators"] = len(graph.nodes)
+    payload["subgraphs"] = [s.name for s in graph.subgraphs]
+    payload["estimator"] = estimator_info(est)
+    single = single_op_medians(db, est.device_id, graph)
+    for n, node in zip(payload["nodes"], graph.nodes, strict=True):
+        n["inputs"] = [t.shape_signature for t in node.inputs if not t.is_constant]
+        n["outputs"] = [t.shape_signature for t in node.outputs]
+        n["fused_activation"] = node.fused_activation
+        n["measured_ms"] = single.get(node.key)
+    payload["measured_ms"] = db.model_median(est.device_id, graph.sha256)
+    payload["cpu_alone_ms"] = None
+    if host is not None and est.gpu and payload["partitions"] > 1:
+        payload["cpu_alone_ms"] = host.predict(graph).total_ms
+    return payload
+
+
+def estimator_info(est: LatencyEstimator | KernelEstimator) -> dict[str, Any]:
+    """How accurate the estimator is by its own training report."""
+    info: dict[str, Any] = {"device": est.device_id, "calibrated": est.calibrated}
+    report = est.metadata.get("report", {})
+    ops = report.get("op_types", [])
+    scored = [r for r in ops if r["metrics"].get("mape") is not None and r["op"] != "*"]
+    if scored:
+        n = sum(r["samples"] for r in scored)
+        info["samples"] = n
+        info["cv_mape"] = sum(r["metrics"]["mape"] * r["samples"] for r in scored) / n
+        info["per_op"] = {r["op"]: r["metrics"] for r in ops}
+    info["trained_at"] = est.metadata.get("trained_at")
+    info["note"] = est.metadata.get("note")
+    if isinstance(est, KernelEstimator):
+        ev = report.get("evaluation", {})
+        info["kind"] = "kernels"
+        info["networks"] = report.get("networks")
+        info["network_mape"] = ev.get("scores", {}).get("leti", {}).get("mape")
+        info["network_within_10"] = ev.get("scores", {}).get("leti", {}).get("within_10")
+        info["composition"] = est.composition.form
+        info["source"] = report.get("source")
+        return info
+    comp = est.composition
+    info["networks"] = comp.networks
+    info["network_mape"] = comp.report.get("cv_mape", comp.report.get("fit_mape"))
+    info["composition"] = comp.form
+    return info
+
+
+def profiles(db: Database) -> list[dict[str, Any]]:
+    """Every device profile in the database, whether it is trained, and its report."""
+    from ..predict.store import read_metadata
+
+    out = []
+    for dev in db.device_ids():
+        meta = read_metadata(dev)
+        out.append(
+            {
+                "id": dev,
+                "trained": meta is not None,
+                "trained_at": meta.get("trained_at") if meta else None,
+                "report": _report_summary(meta),
+            }
+        )
+    return out
+
+
+def devices_payload(db: Database, host_spec: Any) -> dict[str, Any]:
+    """The settings page's devices: what this machine reaches, the published phones imported,
+    every profile, the database's counts."""
+    from ..devices import list_devices
+    from ..generate.suite_times import measured
+    from .estimate import resolve_profile
+    from .published import imported_phones
+
+    return {
+        "devices": list_devices() + imported_phones(db),
+        "profiles": profiles(db),
+        "status": db.status(),
+        "host_profile": resolve_profile(host_spec, None),
+        "suite_seconds": measured(),
+    }
+
+
+def _report_summary(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not meta:
+        return None
+    report = meta.get("report", {})
+    ev = report.get("evaluation") or {}
+    return {
+        "kind": report.get("kind", "ops"),
+        "samples": report.get("samples"),
+        "networks": report.get("networks"),
+        "op_types": [
+            {"op": r["op"], "samples": r["samples"], "model": r["chosen"], **r["metrics"]}
+            for r in report.get("op_types", [])
+        ],
+        "composition": report.get("composition"),
+        "end_to_end": ev.get("scores", {}).get("leti"),
+        "protocol": ev.get("protocol"),
+    }
