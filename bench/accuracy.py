@@ -57,7 +57,7 @@ def main() -> None:
     ap.add_argument("--device", default="host")
     ap.add_argument("--suite", default="default")
     ap.add_argument("--home", help="LETI_HOME to use (default: a fresh temporary one)")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--models-dir", default=str(Path(__file__).parent / "models"))
     ap.add_argument("--skip-build", action="store_true", help="reuse the home's database")
     args = ap.parse_args()
@@ -74,7 +74,7 @@ def main() -> None:
     report = json.loads(leti("train", "--device", args.device, "--format", "json").stdout)
     train_s = time.time() - t0
 
-    from reference_models import build_all, family_of
+    from reference_models import build_all, family_of, in_corpus
 
     models = sorted(SHARED_MODELS.glob("*.tflite")) if SHARED_MODELS.is_dir() else []
     models += build_all(Path(args.models_dir))
@@ -95,6 +95,7 @@ def main() -> None:
         m["interval_ms"] = [lo, hi]
         m["inside_interval"] = lo <= m["measured_ms"] <= hi
         m["family"] = family_of(Path(m["model"]))
+        m["in_corpus"] = in_corpus(Path(m["model"]))
         m["analytic_share"] = p.analytic_share
         inside.append(m["inside_interval"])
     scores = result["scores"]
@@ -103,6 +104,22 @@ def main() -> None:
     per_family = defaultdict(list)
     for m in result["models"]:
         per_family[m["family"]].append(abs(m["error_pct"]))
+    from leti.estimator.learn.metrics import scores as score_of
+
+    overlap_rows, overlap = [], {}
+    for part, want in (("family in the corpus", True), ("family not in the corpus", False)):
+        ms = [m for m in result["models"] if m["in_corpus"] is want]
+        if ms:
+            s = score_of([m["measured_ms"] for m in ms], [m["predicted_ms"] for m in ms])
+            overlap[part] = s
+            overlap_rows.append([part, len(ms), s["mape"], s["within_5"], s["within_10"],
+                                 s["spearman"]])  # fmt: skip
+    truth = result["truth"] or {}
+    truth_rows = [
+        [name, r.get("within_10"), r.get("within_5"), r.get("median_gap_pct"),
+         r.get("worst_gap_pct"), "**in use**" if name == truth.get("statistic") else ""]
+        for name, r in truth.get("by_statistic", {}).items()
+    ]  # fmt: skip
     fam_rows = [[f, len(v), sum(v) / len(v), max(v)] for f, v in sorted(per_family.items())]
     score_rows = [[name, s["mape"], s["within_5"], s["within_10"], s["spearman"]]
                   for name, s in scores.items()]  # fmt: skip
@@ -137,6 +154,16 @@ calibration timings{", another state than at calibration" if drift["different_st
 
 {md_table(["estimator", "MAPE %", "within ±5 %", "within ±10 %", "Spearman ρ"], score_rows)}
 
+The truth's own repeatability (each statistic from the even rounds against the same from the
+odd rounds; share of models agreeing within ±10 % / ±5 %):
+
+{md_table(["truth statistic", "within ±10 %", "within ±5 %", "median gap %", "worst gap %", ""], truth_rows)}
+{("**Warning:** " + truth["warning"]) if truth.get("warning") else ""}
+
+By overlap with the real-architecture corpus (MediaPipe-style models are never in it):
+
+{md_table(["part", "models", "MAPE %", "within ±5 %", "within ±10 %", "Spearman ρ"], overlap_rows)}
+
 With the drift removed (truth divided by each round's reference factor):
 
 {md_table(["estimator", "MAPE %", "within ±5 %", "within ±10 %", "Spearman ρ"], norm_rows)}
@@ -168,7 +195,8 @@ Error by real-model family:
     save("accuracy", {"build_s": build_s, "train_s": train_s, "train_report": report,
                       "evaluation": result, "targets_met": targets_raw,
                       "targets_met_drift_removed": targets_norm, "beats_baselines": beats(scores),
-                      "inside_interval": sum(inside), "home": str(home)}, md)  # fmt: skip
+                      "inside_interval": sum(inside), "home": str(home),
+                      "overlap": overlap, "truth": truth}, md)  # fmt: skip
     plot(result, report)
 
 

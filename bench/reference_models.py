@@ -51,6 +51,27 @@ SHARED_FAMILIES = {
 }
 
 
+# Overlap with the real-architecture corpus (estimator/zoo/corpus.json), frozen with the corpus
+# on 2026-12-02 before any host accuracy was measured on it: the zoo module of the same
+# architecture family, or None where the corpus has none (the MediaPipe models, ConvNeXt,
+# Inception-ResNet, EfficientNetV2). The accuracy report is split by it.
+ZOO_TWIN = {
+    "mobilenet_v1_0.5_160": "mobilenet", "mobilenet_v2_1.0_224": "mobilenetv2",
+    "mobilenet_v2_0.35_96": "mobilenetv2", "mobilenet_v3_small_224": "mobilenetv3",
+    "mobilenet_v3_large_224": "mobilenetv3", "mobilenet_v3_large_minimal_224": "mobilenetv3",
+    "efficientnet_b0_224": "efficientnet", "efficientnet_b1_160": "efficientnet",
+    "efficientnetv2_b0_192": None, "efficientnetv2_b1_160": None, "resnet50_160": "resnet",
+    "resnet50v2_128": "preresnet", "densenet121_128": "densenet", "nasnet_mobile_224": "nasnet",
+    "convnext_tiny_128": None, "inception_resnet_v2_96": None, "xception_160": "xception",
+    "inception_v3_160": "inceptionv3",
+}  # fmt: skip
+
+
+def in_corpus(path: Path) -> bool:
+    """Its architecture family is in the real-architecture corpus (MediaPipe's never is)."""
+    return ZOO_TWIN.get(path.stem) is not None
+
+
 def family_of(path: Path) -> str:
     name = path.stem
     if name in REFERENCE:

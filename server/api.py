@@ -4,10 +4,10 @@ settings page's jobs. Every route answers JSON; state-changing ones need the CSR
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
-from leti.estimator.render import RENDERERS, render
+from leti.estimator.services import page
+from leti.estimator.services.devices import check_opens
 
 from .jobs import JobBusy, run_job
 from .state import LoadedModel, ViewerState
@@ -29,36 +29,20 @@ def model_or_404(mid: str) -> LoadedModel:
 
 @api.get("/estimate/<mid>")
 def estimate(mid: str):
-    from leti.estimator.services.page import estimate_payload
-
+    s = state()
     model = model_or_404(mid)
-    est = state().estimator(request.args.get("device"))
-    return jsonify(estimate_payload(est, model.graph, model.name, state().db(), _host(est)))
-
-
-def _host(est: Any) -> Any:
-    """This machine's CPU estimator when it is trained and the estimate is a GPU's."""
-    if not est.gpu:
-        return None
-    from leti.estimator.predict.store import NoEstimator
-    from leti.estimator.services.estimate import load_estimator
-
-    try:
-        return load_estimator(state().spec("host"))
-    except NoEstimator:
-        return None
+    est = s.estimator(request.args.get("device"))
+    return jsonify(page.estimate_payload(est, model.graph, model.name, s.db(), s.spec("host")))
 
 
 @api.get("/export/<name>")
 def export(name: str):
     mid, _, fmt = name.partition(".")  # "<model id>.<extension>", e.g. 1f2e….model-explorer.json
     model = model_or_404(mid)
-    by_ext = {r.extension: r for r in RENDERERS.values() if r.name != "table"}
-    if fmt not in by_ext:
+    if fmt not in page.EXPORTS:
         abort(404, f"unknown export format {fmt}")
-    r = by_ext[fmt]
     est = state().estimator(request.args.get("device"))
-    resp = Response(render(est.predict(model.graph), r.name), mimetype=r.mimetype)
+    resp = Response(page.export(est, model.graph, fmt), mimetype=page.EXPORTS[fmt].mimetype)
     stem = Path(model.name).stem
     resp.headers["Content-Disposition"] = f'attachment; filename="{stem}-latency.{fmt}"'
     return resp
@@ -75,10 +59,8 @@ def upload():
 
 @api.get("/devices")
 def devices():
-    from leti.estimator.services.page import devices_payload
-
     s = state()
-    return jsonify(devices_payload(s.db(), s.spec("host")))
+    return jsonify(page.devices_payload(s.db(), s.spec("host")))
 
 
 @api.post("/jobs")
@@ -92,17 +74,17 @@ def start_job():
     if suite not in ("smoke", "default", "full"):
         abort(400, "suite must be smoke, default or full")
     spec = s.spec(body.get("device"))  # a bad device is a clear 400 now, not a failed job
-    if kind != "retrain" and spec.text.startswith("phone/"):
-        abort(
-            400,
-            f"{spec.text} is known from published measurements: there is nothing to measure; "
-            "retrain its estimator instead",
-        )
+    if kind != "retrain":
+        check_opens(spec)  # nothing to measure (a published phone): a 400 too
     model = s.models.get(body.get("model") or "")
     if kind == "measure" and model is None:
         abort(400, "measure needs a loaded model")
-    params = {"device": spec.text, "suite": suite, "from_model": bool(body.get("from_model")),
-              "model": model.id if model else None}  # fmt: skip
+    params = {
+        "device": spec.text,
+        "suite": suite,
+        "from_model": bool(body.get("from_model")),
+        "model": model.id if model else None,
+    }
     try:
         job = s.jobs.start(kind, params, lambda job: run_job(s, job, model))
     except JobBusy as exc:

@@ -28,7 +28,7 @@ from flask import (
 )
 from flask.json.provider import DefaultJSONProvider
 from leti.estimator.errors import LetiError
-from leti.estimator.generate.suite_times import quoted
+from leti.estimator.services.page import suite_times
 from werkzeug.exceptions import HTTPException
 
 from .api import api, model_or_404
@@ -109,18 +109,20 @@ def create_app(state: ViewerState) -> Flask:
 
     @app.get("/favicon.ico")
     def favicon():
-        return send_from_directory(STATIC_DIR, "favicon.svg", mimetype="image/svg+xml",
-                                   max_age=86400)  # fmt: skip
+        return send_from_directory(
+            STATIC_DIR, "favicon.svg", mimetype="image/svg+xml", max_age=86400
+        )
 
     @app.get("/m/<mid>/")
     def graph_page(mid: str):
         model = model_or_404(mid)
+        times = suite_times()
         meta = {
             "leti-model": mid,
             "leti-csrf": state.csrf,
             "leti-device": state.device,
-            "leti-smoke-time": quoted("smoke"),
-            "leti-default-time": quoted("default"),
+            "leti-smoke-time": times["smoke"],
+            "leti-default-time": times["default"],
         }
         resp = Response(index_html("model.tflite", model.name, meta), mimetype="text/html")
         # Netron asks an outside service before showing a consent banner unless this is set.
@@ -148,8 +150,14 @@ def create_app(state: ViewerState) -> Flask:
 
     @app.get("/settings")
     def settings():
-        return render_template("settings.html", csrf=state.csrf, device=state.device,
-                               model=state.initial or "", smoke_time=quoted("smoke"),
-                               default_time=quoted("default"))  # fmt: skip
+        times = suite_times()
+        return render_template(
+            "settings.html",
+            csrf=state.csrf,
+            device=state.device,
+            model=state.initial or "",
+            smoke_time=times["smoke"],
+            default_time=times["default"],
+        )
 
     return app

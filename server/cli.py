@@ -13,6 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from leti.estimator.errors import LetiError
+from leti.estimator.services.devices import (
+    DEVICE_HELP,
+    PRECISIONS,
+    device_arg,
+    precision_arg,
+    threads_arg,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,13 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", help="a .tflite file to open (or --demo)")
     p.add_argument("--demo", action="store_true", help="open a generated MobileNetV2 (no download)")
     p.add_argument(
-        "--device",
-        default="host",
-        help="'host', 'gpu', 'adb:SERIAL' or a stored profile id such as 'phone/pixel4/gpu' "
-        "(default: host)",
+        "--device", default="host", type=device_arg, help=f"{DEVICE_HELP} (default: host)"
     )
-    p.add_argument("--threads", type=int, default=1, help="host CPU threads (default: 1)")
-    p.add_argument("--precision", choices=["fp16", "fp32"], default="fp16", help="gpu only")
+    p.add_argument("--threads", type=threads_arg, default=1, help="host CPU threads (default: 1)")
+    p.add_argument(
+        "--precision",
+        type=precision_arg,
+        default=PRECISIONS[0],
+        metavar="{" + ",".join(PRECISIONS) + "}",
+        help=f"gpu only (default: {PRECISIONS[0]})",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="print the URL, open nothing")
@@ -48,28 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def demo_model() -> Path:
-    """MobileNetV2 (alpha 0.5, 160x160, random weights) built with Keras, cached in LETI_HOME."""
-    from leti.estimator.paths import leti_home
-
-    path = leti_home() / "demo" / "mobilenet_v2_0.5_160.tflite"
-    if not path.exists():
-        from leti.estimator.logs import native_stderr
-
-        print("building the demo model (MobileNetV2 with Keras, once)...", file=sys.stderr)
-        with native_stderr():  # TensorFlow's and absl's start-up lines
-            import tensorflow as tf
-            from leti.estimator.generate.keras import convert
-
-            model = tf.keras.applications.MobileNetV2(
-                alpha=0.5, input_shape=(160, 160, 3), weights=None
-            )
-            data = convert(model)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    return path
-
-
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -80,7 +68,7 @@ def is_loopback(host: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from leti.estimator.logs import set_verbose
+    from leti.estimator.services.viewer import set_verbose
 
     args = build_parser().parse_args(argv)
     set_verbose(args.verbose)
@@ -110,6 +98,7 @@ def stop_on_signals() -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from leti.estimator.services.viewer import demo_model, open_model
     from werkzeug.serving import make_server
 
     from .app import ViewerState, create_app
@@ -120,24 +109,27 @@ def serve(args: argparse.Namespace) -> int:
         path = Path(args.model)
     else:
         raise LetiError("no model given", "pass a .tflite file, or --demo for a generated one")
-    from leti.estimator.graph import read_model
-
-    read_model(path)  # the same one-line errors as 'leti inspect' (missing, empty, truncated...)
-    state = ViewerState(device=args.device, threads=args.threads, precision=args.precision,
-                        db_url=args.db, max_upload_mb=args.max_upload_mb)  # fmt: skip
-    spec = state.spec()  # an unknown --device is reported now
+    open_model(path)  # the same one-line errors as 'leti inspect' (missing, empty, truncated...)
+    state = ViewerState(
+        device=args.device.text,  # checked by its argparse type; a page's choices are texts too
+        threads=args.threads,
+        precision=args.precision,
+        db_url=args.db,
+        max_upload_mb=args.max_upload_mb,
+    )
     model = state.add_model(path.read_bytes(), path.name)
     state.db()  # a corrupt or read-only database is reported now, not on the first request
-    if spec.kind != "host":  # one it cannot estimate is refused now, as 'leti estimate' does
-        state.estimator()
+    if args.device.kind != "host" or args.device.profile:  # one it cannot estimate is refused
+        state.estimator()  # now, as 'leti estimate' refuses it
     if not args.verbose:  # one log line per HTTP request is noise to a user
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = create_app(state)
     try:
         server = make_server(args.host, args.port, app, threaded=True)
     except OSError as exc:
-        raise LetiError(f"cannot listen on {args.host}:{args.port} ({exc.strerror})",
-                        "choose another --port") from None  # fmt: skip
+        raise LetiError(
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror})", "choose another --port"
+        ) from None
     host = args.host if ":" not in args.host else f"[{args.host}]"
     url = f"http://{host}:{server.server_port}/m/{model.id}/"
     if not is_loopback(args.host):

@@ -81,11 +81,8 @@ class JobManager:
 def run_job(state: Any, job: Job, model: Any) -> str:
     """The body of a settings-page job, through the same services the ``leti`` CLI calls;
     measurements commit one by one inside the build."""
-    import tempfile
-    from pathlib import Path
-
-    from leti.estimator.devices import open_device
-    from leti.estimator.services.build import make_plan, run_build
+    from leti.estimator.services.build import SourceModel, make_plan, run_build
+    from leti.estimator.services.devices import open_device
     from leti.estimator.services.estimate import resolve_profile
     from leti.estimator.services.measure import measure_model
     from leti.estimator.services.train import train_and_save
@@ -95,19 +92,22 @@ def run_job(state: Any, job: Job, model: Any) -> str:
     spec = state.spec(p["device"])
     messages = []
     if job.kind in ("rebuild", "calibrate"):
-        models: list[str] = []
-        with tempfile.TemporaryDirectory() as tmp:
-            if p["from_model"] and model is not None:
-                path = Path(tmp) / model.name
-                path.write_bytes(model.data)
-                models.append(str(path))
-            plan = make_plan(p["suite"], models)
+        models = []
+        if p["from_model"] and model is not None:  # the upload as it is: parsed once, on upload
+            models.append(SourceModel(model.name, model.data, model.graph))
+        plan = make_plan(p["suite"], models)
 
         def progress(prog: Any) -> None:
             job.progress = prog.to_dict()
 
-        prog = run_build(db, open_device(spec), plan, show_progress=False,
-                         on_progress=progress, cancel=job.cancel)  # fmt: skip
+        prog = run_build(
+            db,
+            open_device(spec),
+            plan,
+            show_progress=False,
+            on_progress=progress,
+            cancel=job.cancel,
+        )
         messages.append(f"measured {prog.measured}, skipped {prog.skipped}, failed {prog.failed}")
         if job.cancel.is_set():
             return "cancelled; " + messages[0] + " (all kept)"

@@ -9,9 +9,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from leti.estimator.devices import DeviceSpec
-from leti.estimator.graph import ModelGraph, read_model
-from leti.estimator.predict.estimator import LatencyEstimator
+from leti.estimator.services.devices import DeviceSpec
+from leti.estimator.services.viewer import Estimator, ModelGraph, open_database, open_model
 
 from .jobs import JobManager
 
@@ -33,7 +32,7 @@ class ViewerState:
     max_upload_mb: int = 256
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     models: dict[str, LoadedModel] = field(default_factory=dict)
-    estimators: dict[str, LatencyEstimator] = field(default_factory=dict)
+    estimators: dict[str, Estimator] = field(default_factory=dict)
     jobs: JobManager = field(default_factory=JobManager)
     lock: threading.Lock = field(default_factory=threading.Lock)
     estimator_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -41,7 +40,7 @@ class ViewerState:
     _db: Any = None
 
     def add_model(self, data: bytes, name: str) -> LoadedModel:
-        graph = read_model(data, name=name)  # raises ModelFormatError with a clear message
+        graph = open_model(data, name=name)  # raises ModelFormatError with a clear message
         mid = hashlib.sha256(data).hexdigest()[:16]
         model = LoadedModel(mid, name, data, graph)
         self.models[mid] = model
@@ -50,19 +49,17 @@ class ViewerState:
         return model
 
     def spec(self, text: str | None = None) -> DeviceSpec:
-        """A device the page names (``host``, ``gpu``, ``adb:SERIAL`` or a profile id)."""
-        return DeviceSpec.parse(text or self.device, threads=self.threads,
-                                precision=self.precision)  # fmt: skip
+        """A device the page names (``host``, ``gpu``, ``adb:SERIAL`` or a profile id), with the
+        viewer's options: a request is an edge too, checked as it comes in."""
+        return DeviceSpec.parse(text or self.device, threads=self.threads, precision=self.precision)
 
-    def db(self):
-        from leti.estimator.db import open_db
-
+    def db(self) -> Any:
         with self.lock:  # one engine for the app; concurrent first requests must not race
             if self._db is None:
-                self._db = open_db(self.db_url)
+                self._db = open_database(self.db_url)
             return self._db
 
-    def estimator(self, text: str | None = None) -> LatencyEstimator:
+    def estimator(self, text: str | None = None) -> Estimator:
         """The trained estimator; for the host before any training, the uncalibrated stand-in
         (which times the micro-benchmark once), as ``leti estimate`` does."""
         from leti.estimator.services.estimate import estimator_or_stand_in

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,13 +54,8 @@ def shared_models() -> Path:
 def smoke_home(tmp_path_factory):
     """One real smoke build on the host (about 15 s), shared by the tests that only read it."""
     home = tmp_path_factory.mktemp("smoke_home")
-    env = {**os.environ, "LETI_HOME": str(home)}
     start = time.time()
-    r = subprocess.run(
-        [sys.executable, "-m", "leti.estimator.cli", "db", "build", "--device", "host",
-         "--suite", "smoke"],
-        capture_output=True, text=True, env=env,
-    )  # fmt: skip
+    r = run_at_home(home, "db", "build", "--device", "host", "--suite", "smoke")
     assert r.returncode == 0, r.stderr[-2000:]
     return home, r, time.time() - start
 
@@ -64,10 +64,7 @@ def smoke_home(tmp_path_factory):
 def trained_home(smoke_home):
     """The smoke build with an estimator trained on it."""
     home = smoke_home[0]
-    r = subprocess.run(
-        [sys.executable, "-m", "leti.estimator.cli", "train", "--device", "host"],
-        capture_output=True, text=True, env={**os.environ, "LETI_HOME": str(home)},
-    )  # fmt: skip
+    r = run_at_home(home, "train", "--device", "host")
     assert r.returncode == 0, r.stderr[-2000:]
     return home
 
@@ -95,23 +92,117 @@ class Ran:
     stderr: str
 
 
-def run_main(main, args: tuple[str, ...], capsys) -> Ran:
-    capsys.readouterr()
+@contextlib.contextmanager
+def like_a_new_process() -> Iterator[None]:
+    """What one in-process command leaves behind is undone before the next: the environment
+    (``--verbose`` sets LETI_VERBOSE, commands set what their workers read), the signal
+    handlers leti-view installs, the werkzeug log level, the GPU probe cached for the process,
+    and every SQLAlchemy engine the command opened (disposed: no pooled connection outlives
+    it, so a PostgreSQL database can be dropped and a SQLite file moved)."""
+    import sqlalchemy as sa
+    from leti.estimator.devices import gpu
+
+    env = dict(os.environ)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    engines: list = []
+    create = sa.create_engine
+
+    def recorded(*args, **kw):
+        engine = create(*args, **kw)
+        engines.append(engine)
+        return engine
+
+    gpu.probe.cache_clear()
+    sa.create_engine = recorded
     try:
-        code = main(list(args))
-    except SystemExit as exc:  # argparse's usage errors
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    out = capsys.readouterr()
+        yield
+    finally:
+        sa.create_engine = create
+        for engine in engines:
+            engine.dispose()
+        gpu.probe.cache_clear()
+        werkzeug.setLevel(level)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        for key in set(os.environ) - set(env):
+            del os.environ[key]
+        os.environ.update(env)
+
+
+def exit_code(exc: SystemExit) -> int:
+    """sys.exit's argument as the process's exit status (argparse: 0 for --help, 2 on usage)."""
+    if exc.code is None:
+        return 0
+    return exc.code if isinstance(exc.code, int) else 1
+
+
+def run_main(main, args: tuple[str, ...], capture, home: Path | None = None) -> Ran:
+    """``main(argv)`` with what it writes to file descriptors 1 and 2 captured (``capfd``: the
+    runtimes' native lines too, as a subprocess would show them); ``home``: LETI_HOME for this
+    run only."""
+    capture.readouterr()
+    with like_a_new_process():
+        if home is not None:
+            os.environ["LETI_HOME"] = str(home)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's usage errors, --help
+            code = exit_code(exc)
+        out = capture.readouterr()
     return Ran(int(code or 0), out.out, out.err)
 
 
 @pytest.fixture
-def leti_cli(capsys):
+def leti_cli(capfd):
     """``leti ARGS...`` run in-process (``main(argv)``) with its output captured, in the test's
-    own LETI_HOME; a subprocess is kept only where the process itself is under test."""
+    own LETI_HOME (or ``home=``); a subprocess is kept only where the process itself is under
+    test."""
     from leti.estimator.cli import main
 
-    return lambda *args: run_main(main, args, capsys)
+    return lambda *args, home=None: run_main(main, args, capfd, home)
+
+
+@pytest.fixture
+def leti_view(capfd):
+    """``leti-view ARGS...`` in-process, for what it does before it serves (usage, one-line
+    errors): a server that is started, signalled or killed stays a process of its own."""
+    from leti.server.cli import main
+
+    return lambda *args, home=None: run_main(main, args, capfd, home)
+
+
+def run_at_home(home: Path, *args: str) -> Ran:
+    """``leti ARGS...`` in-process with LETI_HOME=home, for session fixtures (no ``capfd``
+    there: Python's output is captured, the runtimes' native lines are not)."""
+    from leti.estimator.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with like_a_new_process():
+        os.environ["LETI_HOME"] = str(home)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:
+                code = exit_code(exc)
+    return Ran(int(code or 0), out.getvalue(), err.getvalue())
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 60) -> int:
+    """Ask a process a test started to stop (``sig``), kill it if it has not within
+    ``timeout`` seconds, and reap it: every test that starts a process calls this in
+    ``finally``. Returns its exit status (negative: the signal that ended it)."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    return proc.returncode
 
 
 PHONE_SUBSET = HERE / "data" / "mobile-ml-benchmark-subset"
@@ -140,3 +231,14 @@ def phone_home(tmp_path_factory):
         else:
             os.environ["LETI_HOME"] = old
     return home, report
+
+
+def leti_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``leti ARGS...`` as a process of its own, for the few tests where the process itself is
+    under test (what it imports, what its native code writes to its descriptors)."""
+    return subprocess.run(
+        [sys.executable, "-m", "leti.estimator.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+    )

@@ -10,8 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,22 +24,16 @@ def log(root: Path) -> list[list[str]]:
     return [json.loads(x) for x in (root / "log").read_text().splitlines()]
 
 
-def leti(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "leti.estimator.cli", *args], capture_output=True, text=True
-    )
-
-
-def test_devices_lists_host_and_phones(fake_adb):
-    r = leti("devices", "--format", "json")
+def test_devices_lists_host_and_phones(fake_adb, leti_cli):
+    r = leti_cli("devices", "--format", "json")
     rows = {d["device"]: d["state"] for d in json.loads(r.stdout)}
     assert rows.pop("gpu") in ("ready", "unavailable")  # this machine's own GPU, if any
     assert rows == {"host": "ready", "adb:PHONE1": "device", "adb:PHONE2": "unauthorized"}
 
 
-def test_no_adb_is_reported_not_a_crash(monkeypatch):
+def test_no_adb_is_reported_not_a_crash(monkeypatch, leti_cli):
     monkeypatch.setenv("LETI_ADB", "adb-that-does-not-exist")
-    r = leti("devices")
+    r = leti_cli("devices")
     assert r.returncode == 0 and "adb is not installed" in r.stdout
 
 
@@ -86,26 +78,26 @@ def test_partial_delegation_is_recorded(fake_adb, tf_model):
     assert t.extra["partially_delegated"] is True and t.extra["partitions"] == 3
 
 
-def test_missing_binary_message(fake_adb, monkeypatch, tf_model):
+def test_missing_binary_message(fake_adb, monkeypatch, tf_model, leti_cli):
     monkeypatch.delenv("LETI_BENCHMARK_MODEL")
-    r = leti("measure", str(tf_model("conv")), "--device", "adb:PHONE1")
+    r = leti_cli("measure", str(tf_model("conv")), "--device", "adb:PHONE1")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "no benchmark_model binary" in r.stderr and "LETI_BENCHMARK_MODEL" in r.stderr
 
 
-def test_unknown_and_unready_devices(fake_adb, tf_model):
+def test_unknown_and_unready_devices(fake_adb, tf_model, leti_cli):
     model = str(tf_model("conv"))
     for device, text in [
         ("adb:NOPE", "not connected"),
         ("adb:PHONE2", "unauthorized"),
         ("phone", "unknown device"),
     ]:
-        r = leti("measure", model, "--device", device)
+        r = leti_cli("measure", model, "--device", device)
         assert r.returncode == 2 and text in r.stderr and "Traceback" not in r.stderr
 
 
-def test_measure_json(fake_adb, tf_model):
-    r = leti(
+def test_measure_json(fake_adb, tf_model, leti_cli):
+    r = leti_cli(
         "measure",
         str(tf_model("conv")),
         "--device",
@@ -124,7 +116,7 @@ def test_measure_json(fake_adb, tf_model):
     assert len(rows) == 1 and rows[0]["kind"] == "user" and rows[0]["median_ms"] == out["median_ms"]
 
 
-def test_device_disappears_mid_build_then_resume(fake_adb):
+def test_device_disappears_mid_build_then_resume(fake_adb, leti_cli):
     (fake_adb / "fail_after").write_text("10")  # the drift reference set (5 models), 5 items
     args = [
         "db",
@@ -137,14 +129,14 @@ def test_device_disappears_mid_build_then_resume(fake_adb):
         "0",
         "--no-progress",
     ]
-    r = leti(*args)
+    r = leti_cli(*args)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "not reachable" in r.stderr and "rerun to resume" in r.stderr
     db = open_db()
     first = db.measurements()
     assert len(first) == 5  # every run before the phone vanished is kept
     (fake_adb / "fail_after").unlink()
-    r = leti(*args)
+    r = leti_cli(*args)
     assert r.returncode == 0, r.stderr
     rows = db.measurements()
     keys = [m["config_key"] for m in rows]
@@ -155,9 +147,9 @@ def test_device_disappears_mid_build_then_resume(fake_adb):
     assert builds["status"] == "done"
 
 
-def test_two_phones_in_parallel(fake_adb, monkeypatch):
+def test_two_phones_in_parallel(fake_adb, monkeypatch, leti_cli):
     (fake_adb / "devices").write_text("PHONE1 device\nPHONE3 device\n")
-    r = leti(
+    r = leti_cli(
         "db",
         "build",
         "--device",
@@ -256,7 +248,9 @@ def recorded_profile(name: str) -> tuple[str, str, float]:
     return head + stats + table, head + stats, mean
 
 
-def test_a_phone_on_adb_profiled_kernel_by_kernel_trains_like_the_published_ones(fake_adb):
+def test_a_phone_on_adb_profiled_kernel_by_kernel_trains_like_the_published_ones(
+    fake_adb, leti_cli
+):
     from leti.estimator import zoo
     from leti.estimator.graph.skeleton import fill
 
@@ -268,7 +262,9 @@ def test_a_phone_on_adb_profiled_kernel_by_kernel_trains_like_the_published_ones
         (fake_adb / "outputs" / f"{digest}.profile.txt").write_text(profile)
         (fake_adb / "outputs" / f"{digest}.txt").write_text(plain)
     zoo_args = [x for name in PROFILED for x in ("--zoo", name)]
-    r = leti("db", "build", "--device", "adb:PHONE1", *zoo_args, "--cooldown", "0", "--no-progress")
+    r = leti_cli(
+        "db", "build", "--device", "adb:PHONE1", *zoo_args, "--cooldown", "0", "--no-progress"
+    )
     assert r.returncode == 0, r.stderr
     lines = [" ".join(c) for c in log(fake_adb)]
     assert sum("--enable_op_profiling=true" in x for x in lines) == len(PROFILED)
@@ -282,9 +278,11 @@ def test_a_phone_on_adb_profiled_kernel_by_kernel_trains_like_the_published_ones
     assert kernels and all(k["features"]["node"] >= 0 for k in kernels)
     assert not [k for k in kernels if k["kernel"].startswith("TfLiteGpu")]  # never counted twice
     # a rerun has nothing left to do
-    r = leti("db", "build", "--device", "adb:PHONE1", *zoo_args, "--cooldown", "0", "--no-progress")
+    r = leti_cli(
+        "db", "build", "--device", "adb:PHONE1", *zoo_args, "--cooldown", "0", "--no-progress"
+    )
     assert r.returncode == 0 and f"skipped {len(PROFILED)}" in r.stdout
-    r = leti("train", "--device", "adb:PHONE1")
+    r = leti_cli("train", "--device", "adb:PHONE1")
     assert r.returncode == 0, r.stderr
     assert "kernel kind" in r.stdout and "each model predicted without its family" in r.stdout
     meta = json.loads(
@@ -293,7 +291,7 @@ def test_a_phone_on_adb_profiled_kernel_by_kernel_trains_like_the_published_ones
     assert meta["kind"] == "kernels" and "convolution_2d>relu|same|none" in meta["rules"]["links"]
     model = Path(os.environ["LETI_HOME"]) / "m.tflite"
     model.write_bytes(fill(zoo.skeleton("mobilenet_wd2")))
-    r = leti("estimate", str(model), "--device", "adb:PHONE1", "--format", "json")
+    r = leti_cli("estimate", str(model), "--device", "adb:PHONE1", "--format", "json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["kernels"] and out["total_ms"] == pytest.approx(

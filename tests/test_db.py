@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -11,6 +10,7 @@ import sys
 import time
 
 import pytest
+from conftest import stop
 from leti.estimator.db import open_db
 from leti.estimator.devices.host import HostDevice
 from leti.estimator.errors import LetiError
@@ -62,17 +62,16 @@ def test_bigger_conv_is_slower(smoke_home, monkeypatch):
     assert big["median_ms"] > 4 * small["median_ms"]
 
 
-def test_rerun_skips_everything(smoke_home):
-    home, _, _ = smoke_home
-    r = leti("db", "build", "--suite", "smoke", "--no-progress",
-             env={**os.environ, "LETI_HOME": str(home)})  # fmt: skip
+def test_rerun_skips_everything(smoke_home, monkeypatch, leti_cli):
+    monkeypatch.setenv("LETI_HOME", str(smoke_home[0]))
+    r = leti_cli("db", "build", "--suite", "smoke", "--no-progress")
     assert r.returncode == 0 and "measured 0" in r.stdout
     assert f"skipped {len(smoke()) + 3}" in r.stdout
 
 
-def test_status_json(smoke_home):
-    home, _, _ = smoke_home
-    r = leti("db", "status", "--format", "json", env={**os.environ, "LETI_HOME": str(home)})
+def test_status_json(smoke_home, monkeypatch, leti_cli):
+    monkeypatch.setenv("LETI_HOME", str(smoke_home[0]))
+    r = leti_cli("db", "status", "--format", "json")
     s = json.loads(r.stdout)
     (dev,) = s["devices"].values()
     assert dev["ok"] == len(smoke()) and dev["models"] == 3
@@ -81,13 +80,13 @@ def test_status_json(smoke_home):
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-def test_export_import_round_trip(smoke_home, tmp_path, monkeypatch, fmt):
+def test_export_import_round_trip(smoke_home, tmp_path, monkeypatch, fmt, leti_cli):
     home, _, _ = smoke_home
     monkeypatch.setenv("LETI_HOME", str(home))
     out = tmp_path / f"export.{fmt}"
-    assert leti("db", "export", str(out)).returncode == 0
+    assert leti_cli("db", "export", str(out)).returncode == 0
     other = tmp_path / "other.sqlite"
-    r = leti("db", "import", str(out), "--db", str(other))
+    r = leti_cli("db", "import", str(out), "--db", str(other))
     assert r.returncode == 0, r.stderr
     strip = lambda rows: sorted(  # noqa: E731
         [{k: v for k, v in r.items() if k not in ("id", "build_id")} for r in rows],
@@ -98,42 +97,61 @@ def test_export_import_round_trip(smoke_home, tmp_path, monkeypatch, fmt):
     assert strip(a.model_measurements()) == strip(b.model_measurements())
     assert a.device(a.device_ids()[0]) == b.device(b.device_ids()[0])
     # importing again adds nothing
-    r = leti("db", "import", str(out), "--db", str(other))
+    r = leti_cli("db", "import", str(out), "--db", str(other))
     assert "measurements 0" in r.stdout
 
 
-def test_killed_build_resumes_without_loss(tmp_path, monkeypatch):
+def test_killed_build_resumes_without_loss(tmp_path, monkeypatch, leti_cli):
+    from types import SimpleNamespace
+
+    from leti.estimator.services import claims
+
     monkeypatch.setenv("LETI_HOME", str(tmp_path))
+    # the builder is a process of its own: it is the process that is killed
     proc = subprocess.Popen(
-        [sys.executable, "-m", "leti.estimator.cli", "db", "build", "--suite", "smoke",
-         "--no-progress"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    db_path = tmp_path / "leti.sqlite"
-    deadline = time.time() + 240
-    count = 0
-    while time.time() < deadline and proc.poll() is None:
-        time.sleep(0.3)
-        if db_path.exists():
-            try:
-                with sqlite3.connect(db_path) as c:
-                    count = c.execute(
-                        "select count(*) from measurements where source != 'reference'"
-                    ).fetchone()[0]
-            except sqlite3.OperationalError:
-                continue
-            if count >= 8:
-                break
-    assert proc.poll() is None, "the build finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+        [
+            sys.executable,
+            "-m",
+            "leti.estimator.cli",
+            "db",
+            "build",
+            "--suite",
+            "smoke",
+            "--no-progress",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        db_path = tmp_path / "leti.sqlite"
+        deadline = time.monotonic() + 600
+        count = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.3)
+            if db_path.exists():
+                try:
+                    with sqlite3.connect(db_path) as c:
+                        count = c.execute(
+                            "select count(*) from measurements where source != 'reference'"
+                        ).fetchone()[0]
+                except sqlite3.OperationalError:
+                    continue
+                if count >= 8:
+                    break
+        assert proc.poll() is None, "the build finished before it could be killed"
+    finally:
+        stop(proc, signal.SIGKILL)
     before = {m["config_key"]: m["median_ms"] for m in open_db().measurements()}
     assert len(before) >= 8
-    started = time.time()
-    r = leti("db", "build", "--suite", "smoke", "--no-progress")
+
+    def no_waiting(seconds: float) -> None:
+        raise AssertionError(f"the rerun waited {seconds} s for a lease")
+
+    # the killed builder's leases are freed at once (its process is gone): the rerun never
+    # waits for one to expire (300 s)
+    monkeypatch.setattr(claims, "time", SimpleNamespace(monotonic=time.monotonic, sleep=no_waiting))
+    r = leti_cli("db", "build", "--suite", "smoke", "--no-progress")
     assert r.returncode == 0, r.stderr
-    # the killed builder's leases are freed at once (its process is gone), not after 300 s
-    assert time.time() - started < 120
     assert not open_db().leases()
     after = open_db().measurements()
     keys = [m["config_key"] for m in after]
@@ -143,14 +161,14 @@ def test_killed_build_resumes_without_loss(tmp_path, monkeypatch):
     )
 
 
-def test_host_median_is_repeatable(tf_model):
-    data = tf_model("conv_4x").read_bytes()  # long enough that timer jitter is not the spread
+def test_host_timings_are_whole_statistics(tf_model):
+    """What a timing holds; how repeatable the medians are is a figure of the machine's load,
+    reported by ``bench/build.py`` (Repeatability), not asserted here."""
+    data = tf_model("conv_4x").read_bytes()
     dev = HostDevice()
-    medians = [dev.measure(data).median_ms for _ in range(3)]
-    # loose bound: CI machines are shared; the few-percent target is checked by bench/build
-    assert max(medians) / min(medians) < 1.5
-    t = dev.measure(data, runs=17)
-    assert t.runs == 17
+    t = dev.measure(data)
+    assert 0 < t.p10_ms <= t.median_ms <= t.p90_ms and t.runs >= 5
+    assert dev.measure(data, runs=17).runs == 17
 
 
 def test_a_model_that_fails_to_run_is_a_clear_error(tf_model):
@@ -206,14 +224,18 @@ def test_check_rejects_the_wrong_op(tf_model):
         check_single(OpConfig("DEPTHWISE_CONV_2D", dict(h=16, w=16, cin=3, k=3, s=2)), data)
 
 
-def test_from_model_cuts_out_what_tensorflow_cannot_regenerate(tf_model, monkeypatch, tmp_path):
+def test_from_model_cuts_out_what_tensorflow_cannot_regenerate(
+    tf_model, monkeypatch, tmp_path, leti_cli
+):
     monkeypatch.setenv("LETI_HOME", str(tmp_path))
     configs, skipped = from_model(tf_model("with_maximum"))
     assert [c.op for c in configs] == ["CONV_2D"] and [n.op for n in skipped] == ["MAXIMUM"]
     _, skipped = from_model(tf_model("dynamic_batch_int8_dense"))
     assert [n.op for n in skipped] == ["FULLY_CONNECTED"]  # int8 weights: not a float FC
     models = [str(tf_model("with_maximum")), str(tf_model("dynamic_batch_int8_dense"))]
-    r = leti("db", "build", "--from-model", models[0], "--from-model", models[1], "--no-progress")
+    r = leti_cli(
+        "db", "build", "--from-model", models[0], "--from-model", models[1], "--no-progress"
+    )
     assert r.returncode == 0, r.stderr
     rows = {m["op_type"]: m for m in open_db().measurements()}
     assert rows["MAXIMUM"]["source"] == "extracted" and rows["MAXIMUM"]["median_ms"] > 0
@@ -221,21 +243,23 @@ def test_from_model_cuts_out_what_tensorflow_cannot_regenerate(tf_model, monkeyp
     assert rows["FULLY_CONNECTED"]["source"] == "extracted"
     assert rows["FULLY_CONNECTED"]["features"]["bytes_w"] >= 64 * 64  # its int8 weights
     assert rows["CONV_2D"]["source"] == "from-model"
-    r = leti("db", "build", "--from-model", str(tf_model("with_maximum")), "--no-progress")
+    r = leti_cli("db", "build", "--from-model", str(tf_model("with_maximum")), "--no-progress")
     assert "measured 0" in r.stdout  # extracted ops resume like the rest
     # a model whose every op must be cut out (knift: all batched) is still something to build
-    r = leti("db", "build", "--from-model", models[1], "--no-progress")
+    r = leti_cli("db", "build", "--from-model", models[1], "--no-progress")
     assert r.returncode == 0 and "measured 0" in r.stdout, r.stderr
 
 
-def test_custom_ops_are_measured_and_learned(shared_models, smoke_home, tmp_path, monkeypatch):
+def test_custom_ops_are_measured_and_learned(
+    shared_models, smoke_home, tmp_path, monkeypatch, leti_cli
+):
     import shutil
 
     home = tmp_path / "custom"
     shutil.copytree(smoke_home[0], home)
     monkeypatch.setenv("LETI_HOME", str(home))
     hair = shared_models / "hair_segmentation.tflite"
-    r = leti("db", "build", "--from-model", str(hair), "--no-progress")
+    r = leti_cli("db", "build", "--from-model", str(hair), "--no-progress")
     assert r.returncode == 0, r.stderr
     custom = [m for m in open_db().measurements() if m["op_type"].startswith("CUSTOM:")]
     assert {m["op_type"] for m in custom} == {
@@ -243,8 +267,8 @@ def test_custom_ops_are_measured_and_learned(shared_models, smoke_home, tmp_path
         "CUSTOM:MaxPoolingWithArgmax2D",
         "CUSTOM:MaxUnpooling2D",
     }
-    assert leti("train").returncode == 0
-    out = json.loads(leti("estimate", str(hair), "--format", "json").stdout)
+    assert leti_cli("train").returncode == 0
+    out = json.loads(leti_cli("estimate", str(hair), "--format", "json").stdout)
     tconv = [n for n in out["nodes"] if n["op"] == "CUSTOM:Convolution2DTransposeBias"]
     assert tconv and all(n["source"] == "learned" for n in tconv)
 
@@ -256,19 +280,19 @@ def test_from_model_on_real_models(shared_models):
     assert all(c.source == "from-model" for c in configs)
 
 
-def test_bad_database_inputs(tmp_path):
+def test_bad_database_inputs(tmp_path, leti_cli):
     corrupt = tmp_path / "corrupt.sqlite"
     corrupt.write_bytes(b"this is not a database" * 100)
-    r = leti("db", "status", "--db", str(corrupt))
+    r = leti_cli("db", "status", "--db", str(corrupt))
     assert r.returncode == 2 and "corrupt" in r.stderr and "Traceback" not in r.stderr
     # a database opened read-only (as on read-only media) cannot take a build's writes
     ro = tmp_path / "ro.sqlite"
     sqlite3.connect(ro).close()
     url = f"sqlite:///file:{ro}?mode=ro&uri=true"
-    r = leti("db", "build", "--suite", "smoke", "--db", url)
+    r = leti_cli("db", "build", "--suite", "smoke", "--db", url)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "read-only" in r.stderr or "readonly" in r.stderr, r.stderr
-    r = leti("db", "build", "--device", "toaster")
+    r = leti_cli("db", "build", "--device", "toaster")
     assert r.returncode == 2 and "unknown device 'toaster'" in r.stderr
-    r = leti("db", "import", str(tmp_path / "nope.jsonl"))
+    r = leti_cli("db", "import", str(tmp_path / "nope.jsonl"))
     assert r.returncode == 2 and "no such file" in r.stderr

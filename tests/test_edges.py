@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import leti_process, stop
 from leti.estimator.devices import DeviceProfile, DeviceSpec
 from leti.estimator.errors import LetiError
 from leti.estimator.generate.suite_times import quoted
@@ -20,12 +21,6 @@ from leti.estimator.render import format_ms
 from leti.estimator.timing import Timing
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def leti(*args, home=None, **kw):
-    env = {**os.environ, **({"LETI_HOME": str(home)} if home else {})}
-    return subprocess.run([sys.executable, "-m", "leti.estimator.cli", *args],
-                          capture_output=True, text=True, env=env, **kw)  # fmt: skip
 
 
 def test_latencies_are_written_in_us_or_ms_with_few_digits():
@@ -38,7 +33,7 @@ def test_latencies_are_written_in_us_or_ms_with_few_digits():
     assert format_ms(None) == "n/a" and format_ms(0.0) == "0 ms"
 
 
-def test_training_on_the_micro_benchmark_alone_is_refused(tmp_path, monkeypatch):
+def test_training_on_the_micro_benchmark_alone_is_refused(tmp_path, monkeypatch, leti_cli):
     """The micro-benchmark behind the uncalibrated viewer is not a calibration: training on it
     is refused with the command that gathers enough data, and nothing is saved."""
     from leti.estimator.db import open_db
@@ -47,15 +42,15 @@ def test_training_on_the_micro_benchmark_alone_is_refused(tmp_path, monkeypatch)
     monkeypatch.setenv("LETI_HOME", str(tmp_path))
     est = stand_in_estimator(open_db(), DeviceSpec.parse("host"))
     assert not est.calibrated
-    r = leti("train", "--device", "host")
+    r = leti_cli("train", "--device", "host")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "too few to train a calibrated estimator" in r.stderr
     assert "leti db build --device host --suite default" in r.stderr
     assert not list((tmp_path / "estimators").glob("*.json"))
 
 
-def test_estimate_hint_names_the_build_before_the_training(tf_model, tmp_path):
-    r = leti("estimate", str(tf_model("conv")), home=tmp_path)
+def test_estimate_hint_names_the_build_before_the_training(tf_model, leti_cli):
+    r = leti_cli("estimate", str(tf_model("conv")))
     assert r.returncode == 0  # uncalibrated estimates, with the note that says how to calibrate
     hint = r.stderr
     assert hint.index("leti db build --device host") < hint.index("leti train --device host")
@@ -71,16 +66,17 @@ def test_uncalibrated_notes_say_uncalibrated(tmp_path, monkeypatch, tf_model):
     assert "uncalibrated" in conv.note and "never measured" not in conv.note
 
 
-def test_evaluate_two_models_gives_no_nan(trained_home, tf_model, tmp_path):
+def test_evaluate_two_models_gives_no_nan(trained_home, tf_model, tmp_path, monkeypatch, leti_cli):
     import shutil
 
     home = tmp_path / "two"
     shutil.copytree(trained_home, home)
+    monkeypatch.setenv("LETI_HOME", str(home))
     models = [str(tf_model("conv_small")), str(tf_model("conv_4x"))]
-    r = leti("evaluate", *models, "--rounds", "1", home=home)
+    r = leti_cli("evaluate", *models, "--rounds", "1")
     assert r.returncode == 0, r.stderr
     assert "nan" not in r.stdout.lower() and "Spearman n/a (needs 3 models)" in r.stdout
-    r = leti("evaluate", *models, "--format", "json", home=home)
+    r = leti_cli("evaluate", *models, "--format", "json")
     assert json.loads(r.stdout)["scores"]["leti"]["spearman"] is None
 
 
@@ -116,24 +112,33 @@ def test_a_build_that_fails_the_same_way_every_time_stops_at_once(tmp_path, monk
     assert db.status()["last_build"]["status"] == "failed"
 
 
-def test_a_phone_whose_benchmark_always_fails_exits_non_zero(fake_adb):
+def test_a_phone_whose_benchmark_always_fails_exits_non_zero(fake_adb, leti_cli):
     (fake_adb / "output").write_text("ERROR: Could not open '/data/local/tmp/x.tflite'.\nAborted\n")
-    r = leti("db", "build", "--device", "adb:PHONE1", "--suite", "smoke", "--cooldown", "0",
-             "--no-progress")  # fmt: skip
+    r = leti_cli(
+        "db",
+        "build",
+        "--device",
+        "adb:PHONE1",
+        "--suite",
+        "smoke",
+        "--cooldown",
+        "0",
+        "--no-progress",
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "failed the same way" in r.stderr and "no timings" in r.stderr
 
 
-def test_estimate_on_a_phone_profile(fake_adb, tf_model):
+def test_estimate_on_a_phone_profile(fake_adb, tf_model, leti_cli):
     """A phone's profile is found in the database by its serial (it used to crash)."""
     model = str(tf_model("conv"))
-    r = leti("estimate", model, "--device", "adb:PHONE1")
+    r = leti_cli("estimate", model, "--device", "adb:PHONE1")
     assert r.returncode == 2 and "no measurements for phone PHONE1" in r.stderr
     assert "leti db build --device adb:PHONE1" in r.stderr
-    assert leti("db", "build", "--device", "adb:PHONE1", "--suite", "smoke", "--cooldown", "0",
-                "--no-progress").returncode == 0  # fmt: skip
-    assert leti("train", "--device", "adb:PHONE1").returncode == 0
-    r = leti("estimate", model, "--device", "adb:PHONE1", "--format", "json")
+    build = ("db", "build", "--device", "adb:PHONE1", "--suite", "smoke", "--cooldown", "0")
+    assert leti_cli(*build, "--no-progress").returncode == 0
+    assert leti_cli("train", "--device", "adb:PHONE1").returncode == 0
+    r = leti_cli("estimate", model, "--device", "adb:PHONE1", "--format", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["device"] == "adb/Pixel-Fake-PHONE1/gpu"
 
@@ -169,8 +174,8 @@ def test_quoted_build_times_come_from_one_measured_figure(tmp_path):
     for suite in ("smoke", "default"):
         assert f"{suite} ({quoted(suite)}" in " ".join(build_help.split())
     readme = (ROOT / "README.md").read_text()
-    for suite, said in re.findall(r"--suite (smoke|default)\s+# (about [0-9.]+ (?:s|min|h))",
-                                  readme):  # fmt: skip
+    said_in_readme = r"--suite (smoke|default)\s+# (about [0-9.]+ (?:s|min|h))"
+    for suite, said in re.findall(said_in_readme, readme):
         assert said == quoted(suite), (suite, said)
     overlay = (ROOT / "static" / "overlay.js").read_text()
     settings = (ROOT / "server" / "templates" / "settings.html").read_text()
@@ -178,10 +183,12 @@ def test_quoted_build_times_come_from_one_measured_figure(tmp_path):
 
 
 def test_measure_is_quiet_unless_verbose(tf_model):
+    """A process of its own each time: the runtime writes its delegate line to the process's
+    file descriptor 2, and only once per process."""
     model = str(tf_model("conv"))
-    r = leti("measure", model, "--runs", "5")
+    r = leti_process("measure", model, "--runs", "5")
     assert r.returncode == 0 and "XNNPACK" not in r.stderr and r.stderr.strip() == ""
-    r = leti("measure", model, "--runs", "5", "--verbose")
+    r = leti_process("measure", model, "--runs", "5", "--verbose")
     assert r.returncode == 0 and "XNNPACK" in r.stderr
 
 
@@ -189,39 +196,42 @@ def test_viewer_is_quiet_per_request_and_serves_a_favicon(tf_model, tmp_path):
     import signal
     import urllib.request
 
-    proc = subprocess.Popen([sys.executable, "-m", "leti.server.cli", str(tf_model("conv")),
-                             "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "LETI_HOME": str(tmp_path)})  # fmt: skip
-    url = re.search(r"(http://\S+)", proc.stdout.readline()).group(1)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leti.server.cli", str(tf_model("conv")), "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LETI_HOME": str(tmp_path)},
+    )
     try:
+        url = re.search(r"(http://\S+)", proc.stdout.readline()).group(1)
         for path in ("", "index.js"):
             urllib.request.urlopen(url + path).read()
         base = url.split("/m/")[0]
         with urllib.request.urlopen(base + "/favicon.ico") as r:
             assert r.status == 200 and r.headers["Content-Type"].startswith("image/svg")
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        stop(proc, signal.SIGINT)
+    out, err = proc.stdout.read(), proc.stderr.read()
     assert "GET /" not in out + err
 
 
-def test_empty_file_reads_the_same_in_both_commands(tmp_path):
+def test_empty_file_reads_the_same_in_both_commands(tmp_path, leti_cli, leti_view):
     empty = tmp_path / "empty.tflite"
     empty.write_bytes(b"")
-    a = leti("inspect", str(empty))
-    b = subprocess.run([sys.executable, "-m", "leti.server.cli", str(empty), "--no-browser"],
-                       capture_output=True, text=True)  # fmt: skip
+    a = leti_cli("inspect", str(empty))
+    b = leti_view(str(empty), "--no-browser")
     assert a.returncode == b.returncode == 2
     assert a.stderr.split("error: ", 1)[1] == b.stderr.split("error: ", 1)[1]
     assert "file is empty" in a.stderr
 
 
-def test_truncated_file_says_how_long_it_should_be(tf_model, tmp_path):
+def test_truncated_file_says_how_long_it_should_be(tf_model, tmp_path, leti_cli):
     data = tf_model("fp16_conv").read_bytes()
     for keep in (0.3, 0.97):
         path = tmp_path / f"cut{keep}.tflite"
         path.write_bytes(data[: int(len(data) * keep)])
-        r = leti("inspect", str(path))
+        r = leti_cli("inspect", str(path))
         assert r.returncode == 2 and "unpack_from" not in r.stderr
         m = re.search(r"truncated TFLite file: it has (\d+) bytes.* at least (\d+) bytes", r.stderr)
         assert m and int(m.group(1)) == path.stat().st_size

@@ -20,13 +20,6 @@ from leti.estimator.render import ESTIMATE_SCHEMA, MODEL_EXPLORER_SCHEMA
 from leti.estimator.services.estimate import load_estimator, stand_in_estimator
 
 
-def leti(*args, home=None):
-    env = {**os.environ, **({"LETI_HOME": str(home)} if home else {})}
-    return subprocess.run(
-        [sys.executable, "-m", "leti.estimator.cli", *args], capture_output=True, text=True, env=env
-    )
-
-
 @pytest.fixture
 def est(trained_home, monkeypatch):
     monkeypatch.setenv("LETI_HOME", str(trained_home))
@@ -130,22 +123,22 @@ def test_python_api_batch_matches_single(est, tf_model, shared_models):
         est.predict_totals([paths[0], "/nonexistent.tflite"])
 
 
-def test_estimate_json_and_model_explorer(trained_home, tf_model):
-    r = leti("estimate", str(tf_model("fp16_conv")), "--format", "json", home=trained_home)
+def test_estimate_json_and_model_explorer(trained_home, tf_model, leti_cli):
+    r = leti_cli("estimate", str(tf_model("fp16_conv")), "--format", "json", home=trained_home)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     jsonschema.validate(data, ESTIMATE_SCHEMA)
     assert sum(n["share"] for n in data["nodes"]) <= 1.0 + 1e-9
-    r = leti(
+    r = leti_cli(
         "estimate", str(tf_model("fp16_conv")), "--format", "model-explorer", home=trained_home
     )
     me = json.loads(r.stdout)
     jsonschema.validate(me, MODEL_EXPLORER_SCHEMA)
     (graph,) = me["graphsData"].values()
     assert set(graph["results"]) == {str(n["index"]) for n in data["nodes"]}
-    r = leti("estimate", str(tf_model("fp16_conv")), "--format", "csv", home=trained_home)
+    r = leti_cli("estimate", str(tf_model("fp16_conv")), "--format", "csv", home=trained_home)
     assert r.stdout.splitlines()[0].startswith("subgraph,index,op,ms")
-    r = leti("estimate", str(tf_model("fp16_conv")), home=trained_home)
+    r = leti_cli("estimate", str(tf_model("fp16_conv")), home=trained_home)
     assert "slowest 10" in r.stdout and "total:" in r.stdout
 
 
@@ -167,18 +160,20 @@ def load_id(home):
     return HostDevice().profile.id
 
 
-def test_no_estimator_gives_uncalibrated_estimates_and_the_fixing_command(tf_model, tmp_path):
+def test_no_estimator_gives_uncalibrated_estimates_and_the_fixing_command(
+    tf_model, tmp_path, leti_cli
+):
     """As the viewer does, and in its words (one behaviour for both)."""
     from leti.estimator.services.estimate import uncalibrated_note
 
-    r = leti("estimate", str(tf_model("conv")), home=tmp_path)
+    r = leti_cli("estimate", str(tf_model("conv")), home=tmp_path)
     assert r.returncode == 0 and "Traceback" not in r.stderr
     assert "no trained estimator" in r.stderr and "leti train --device host" in r.stderr
     assert r.stderr.strip() == f"leti: note: {uncalibrated_note(load_id(tmp_path))}"
     assert "UNCALIBRATED" in r.stdout
 
 
-def test_incompatible_or_corrupt_estimator(trained_home, tf_model, tmp_path):
+def test_incompatible_or_corrupt_estimator(trained_home, tf_model, tmp_path, leti_cli):
     import shutil
 
     home = tmp_path / "copy"
@@ -188,14 +183,14 @@ def test_incompatible_or_corrupt_estimator(trained_home, tf_model, tmp_path):
     meta = json.loads(meta_path.read_text())
     meta["format"] = 1  # what leti-view saved before estimators were compiled
     meta_path.write_text(json.dumps(meta))
-    r = leti("estimate", str(tf_model("conv")), home=home)
+    r = leti_cli("estimate", str(tf_model("conv")), home=home)
     assert r.returncode == 2 and "another format" in r.stderr and "leti train" in r.stderr
     saved = json.loads((trained_home / "estimators" / meta_path.name).read_text())
     meta["format"] = saved["format"]
     meta_path.write_text(json.dumps(meta))
     conv = arrays / meta["arrays"] / meta["op_models"]["CONV_2D"]["file"]
     conv.write_bytes(b"garbage, not arrays")
-    r = leti("estimate", str(tf_model("conv")), home=home)
+    r = leti_cli("estimate", str(tf_model("conv")), home=home)
     assert r.returncode == 2 and "cannot be loaded" in r.stderr and "Traceback" not in r.stderr
     with pytest.raises(Exception, match="cannot be loaded"):
         load(device_id, folder=home / "estimators").predict(tf_model("conv"))
@@ -203,15 +198,15 @@ def test_incompatible_or_corrupt_estimator(trained_home, tf_model, tmp_path):
     with pytest.raises(Exception, match="files are missing"):
         load(device_id, folder=home / "estimators")
     meta_path.write_text("{ not json")
-    r = leti("estimate", str(tf_model("conv")), home=home)
+    r = leti_cli("estimate", str(tf_model("conv")), home=home)
     assert r.returncode == 2 and "cannot be loaded" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch):
+def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch, leti_cli):
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)  # evaluate records measurements: keep the shared home
     models = [str(tf_model(n)) for n in ("conv_small", "conv_4x", "fp16_conv")]
-    r = leti("evaluate", *models, "--baselines", "--rounds", "2", "--format", "json", home=home)
+    r = leti_cli("evaluate", *models, "--baselines", "--rounds", "2", "--format", "json", home=home)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert len(out["models"]) == 3 and all(m["measured_ms"] > 0 for m in out["models"])
@@ -226,8 +221,8 @@ def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch):
         rounds = rows[Path(m["model"]).name]["stats"]["round_medians_ms"]
         assert len(rounds) == 2 and m["measured_ms"] == pytest.approx(sum(rounds) / 2)
     # measured now, recorded for next time
-    again = json.loads(leti("evaluate", str(tf_model("conv_small")), "--format", "json",
-                            home=home).stdout)  # fmt: skip
+    again = leti_cli("evaluate", str(tf_model("conv_small")), "--format", "json", home=home)
+    again = json.loads(again.stdout)
     assert again["models"][0]["measured_ms"] == out["models"][0]["measured_ms"]
 
 
@@ -242,17 +237,17 @@ def test_uncalibrated_device_runs_micro_benchmark(tmp_path, monkeypatch, tf_mode
     assert res.total_ms > 0
 
 
-def test_adaptive_sampling_targets_high_error(trained_home, tmp_path, monkeypatch):
+def test_adaptive_sampling_targets_high_error(trained_home, tmp_path, monkeypatch, leti_cli):
     import shutil
 
     home = tmp_path / "adaptive"
     shutil.copytree(trained_home, home)
-    r = leti("db", "build", "--adaptive", "12", "--no-progress", home=home)
+    r = leti_cli("db", "build", "--adaptive", "12", "--no-progress", home=home)
     assert r.returncode == 0, r.stderr
     monkeypatch.setenv("LETI_HOME", str(home))
     rows = [m for m in open_db().measurements() if m["source"] == "adaptive"]
     assert 8 <= len(rows) <= 12  # budget 12; a few draws may repeat a measured config
-    r = leti("db", "build", "--adaptive", "5", "--no-progress", home=tmp_path / "empty")
+    r = leti_cli("db", "build", "--adaptive", "5", "--no-progress", home=tmp_path / "empty")
     assert r.returncode == 2 and "needs a trained estimator" in r.stderr
 
 
@@ -274,8 +269,12 @@ def test_estimate_and_inspect_stay_light(trained_home, tf_model):
     )
     model = str(tf_model("conv_small"))
     for args, expected in ((["estimate", model], "[]"), (["inspect", model], "[]")):
-        r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                           env={**os.environ, "LETI_HOME": str(trained_home)})  # fmt: skip
+        r = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LETI_HOME": str(trained_home)},
+        )
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == expected
 

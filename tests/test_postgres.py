@@ -53,8 +53,8 @@ def test_open_db_creates_the_schema_at_head_on_postgresql(pg_url):
     db = open_db(pg_url)
     assert db.dialect == "postgresql" and db.engine.url.drivername == "postgresql+psycopg"
     assert sorted(sa.inspect(db.engine).get_table_names()) == sorted(
-        ["alembic_version", "builds", "devices", "leti_meta", "measurements",
-         "model_measurements", "work_leases"]
+        ["alembic_version", "builds", "devices", "kernel_times", "leti_meta", "measurements",
+         "model_measurements", "model_times", "work_leases"]
     )  # fmt: skip
     with db.engine.connect() as c:
         assert c.execute(sa.text("SELECT version_num FROM alembic_version")).all() == [
@@ -257,6 +257,17 @@ def fill(db) -> None:
         db.finish_build(build, "done", {"measured": 5, "skipped": 0, "failed": 1}, "ok")
     user = dict(model_sha256="e" * 64, name="user.tflite", kind="user", median_ms=4.2)
     db.add_model_measurement(device_id=dev, **user)  # no graph: NULL
+    phone = DeviceProfile("phone/x/gpu", "phone", "gpu", 1, "tflite", "2.10", fingerprint)
+    source = {"dataset": "d", "row": 7, "sha256": "ab" * 32}
+    kernels = [
+        dict(device_id=phone.id, model="net", position=i, operation="conv_2d",
+             kernel="conv2d 3x3 linked: relu", features={"cin": 3, "f": [1 / 3, None]},
+             time_us=1 / 7 + i, source="published", provenance=source)
+        for i in range(3)
+    ]  # fmt: skip
+    models = [dict(device_id=phone.id, model="net", mean_us=123.25, std_us=None, flops=1e9,
+                   size_bytes=None, source="published", provenance=source)]  # fmt: skip
+    db.add_times([phone], kernels, models)
     db.claim(dev, ["leased"], "someone", 60)
 
 
@@ -293,7 +304,8 @@ def test_export_import_between_postgresql_and_sqlite(pg_server, tmp_path, fmt):
     assert leti_main(["db", "import", str(out2), "--db", b]) == 0
     want = snapshot(source)
     assert {k: len(v) for k, v in want.items()} == {
-        "devices": 2, "builds": 3, "measurements": 15, "model_measurements": 4
+        "devices": 3, "builds": 3, "measurements": 15, "model_measurements": 4,
+        "kernel_times": 3, "model_times": 1,
     }  # fmt: skip
     for db in (open_db(str(lite)), open_db(b)):
         assert snapshot(db) == want

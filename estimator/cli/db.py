@@ -22,7 +22,7 @@ from .options import (
     add_device_options,
     database,
     device_from_args,
-    spec_from_args,
+    specs_from_args,
 )
 
 
@@ -137,7 +137,7 @@ def run_build(args: argparse.Namespace) -> int:
     suite = args.suite
     if not suite and not args.grid and not args.from_model and not args.adaptive and not args.zoo:
         suite = "smoke"
-    specs = [spec_from_args(args, text) for text in (args.devices or ["host"])]
+    specs = specs_from_args(args)
     db = database(args)
     adaptive_meta = None
     if args.adaptive:
@@ -151,11 +151,20 @@ def run_build(args: argparse.Namespace) -> int:
 
     def work(i: int, dev) -> None:
         try:
-            results.append(run_build(db, dev, plan, show_progress=not args.no_progress,
-                                     position=i, lease_s=args.lease))  # fmt: skip
+            results.append(
+                run_build(
+                    db,
+                    dev,
+                    plan,
+                    show_progress=not args.no_progress,
+                    position=i,
+                    lease_s=args.lease,
+                )
+            )
         except DeviceLost as exc:  # mid-build: what was measured is kept, a rerun goes on
-            errors.append(f"{specs[i].text}: {exc}; measurements taken so far are saved, "
-                          "rerun to resume")  # fmt: skip
+            errors.append(
+                f"{specs[i].text}: {exc}; measurements taken so far are saved, rerun to resume"
+            )
         except LetiError as exc:  # the device cannot measure at all: its own words say why
             errors.append(f"{specs[i].text}: {exc}")
 

@@ -64,12 +64,15 @@ def run_measure(args: argparse.Namespace) -> int:
     read_model(args.model)  # bad files fail here, before any device work
     spec = spec_from_args(args)
     device = device_from_args(args, spec)
-    result = measure_model(device, args.model, runs=args.runs,
-                           db=database(args) if args.record else None)  # fmt: skip
+    result = measure_model(
+        device, args.model, runs=args.runs, db=database(args) if args.record else None
+    )
     if args.format == "json":
         print(json.dumps({**result.to_dict(), "recorded": bool(args.record)}, indent=1))
     else:
         t = result.timing
-        print(f"{args.model} on {result.profile.id}: median {format_ms(t.median_ms)} "
-              f"(p10 {format_ms(t.p10_ms)}, p90 {format_ms(t.p90_ms)}; {t.runs} runs)")  # fmt: skip
+        print(
+            f"{args.model} on {result.profile.id}: median {format_ms(t.median_ms)} "
+            f"(p10 {format_ms(t.p10_ms)}, p90 {format_ms(t.p90_ms)}; {t.runs} runs)"
+        )
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..graph import read_model
@@ -51,9 +52,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=6,
         metavar="N",
-        help="time each model once per round, N rounds, keep the median (default 3)",
+        help="time each model once per round, N interleaved rounds; the truth is the median "
+        "of the rounds' p10s, and even rounds are scored against odd ones for its "
+        "repeatability (default 6)",
     )
     p.add_argument(
         "--format", choices=["table", "json"], default="table", help="output (default: table)"
@@ -74,24 +77,32 @@ def run_train(args: argparse.Namespace) -> int:
         return 0
     kernels = report.get("kind") == "kernels"
     rows = [
-        [r["op"], r["samples"], r["chosen"], *(_figure(r["metrics"].get(k))
-                                               for k in ("mape", "within_5", "within_10", "r2"))]
+        [
+            r["op"],
+            r["samples"],
+            r["chosen"],
+            *(_figure(r["metrics"].get(k)) for k in ("mape", "within_5", "within_10", "r2")),
+        ]
         for r in report["op_types"]
-    ]  # fmt: skip
+    ]
     print()
     cv = "out-of-family " if kernels else ""
-    head = ["kernel kind" if kernels else "op type", "n", "model", f"{cv}MAPE %", "±5 %", "±10 %",
-            "R²"]  # fmt: skip
+    kind = "kernel kind" if kernels else "op type"
+    head = [kind, "n", "model", f"{cv}MAPE %", "±5 %", "±10 %", "R²"]
     print(text_table(head, rows, right={1, 3, 4, 5, 6}))
     if kernels:
         ev = report["evaluation"]
         s = ev["scores"]["leti"]
-        print(f"\nend to end, each model predicted without its family ({ev['families']} "
-              f"families): within ±10% {s['within_10']:.0f}%, ±5% {s['within_5']:.0f}%, "
-              f"MAPE {s['mape']:.1f}%, Spearman {_figure(s['spearman'])}; composition: "
-              f"{report['composition']['form']}")  # fmt: skip
-    print(f"\nsaved {path} ({report['samples']} measurements, {report['networks']} "
-          f"{'models' if kernels else 'networks'}, {report['seconds']:.1f} s)")  # fmt: skip
+        print(
+            f"\nend to end, each model predicted without its family ({ev['families']} "
+            f"families): within ±10% {s['within_10']:.0f}%, ±5% {s['within_5']:.0f}%, "
+            f"MAPE {s['mape']:.1f}%, Spearman {_figure(s['spearman'])}; composition: "
+            f"{report['composition']['form']}"
+        )
+    print(
+        f"\nsaved {path} ({report['samples']} measurements, {report['networks']} "
+        f"{'models' if kernels else 'networks'}, {report['seconds']:.1f} s)"
+    )
     return 0
 
 
@@ -120,9 +131,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ..services.evaluate import evaluate
 
     result = evaluate(
-        database(args), args.models, spec_from_args(args), remeasure=args.remeasure,
-        baselines=args.baselines, binary=args.benchmark_binary, rounds=args.rounds,
-    )  # fmt: skip
+        database(args),
+        args.models,
+        spec_from_args(args),
+        remeasure=args.remeasure,
+        baselines=args.baselines,
+        binary=args.benchmark_binary,
+        rounds=args.rounds,
+    )
     if args.format == "json":
         print(json.dumps(result, indent=1, default=float))
         return 0
@@ -131,45 +147,79 @@ def run_evaluate(args: argparse.Namespace) -> int:
     norm = "scores_normalised" in result
     rows = []
     for m in result["models"]:
-        row = [Path(m["model"]).name, format_ms(m["measured_ms"]), format_ms(m["predicted_ms"]),
-               f"{m['error_pct']:+.1f}%"]  # fmt: skip
+        row = [
+            Path(m["model"]).name,
+            format_ms(m["measured_ms"]),
+            format_ms(m["predicted_ms"]),
+            f"{m['error_pct']:+.1f}%",
+        ]
         if norm:
             row.append(f"{m['error_normalised_pct']:+.1f}%")
         rows.append(row)
     head = ["model", "measured", "predicted", "error"] + (["error, drift removed"] if norm else [])
     print(text_table(head, rows, right={1, 2, 3, 4}))
     _print_scores(result["scores"])
+    _print_truth(result.get("truth"))
     d = result.get("drift") or {}
     if d.get("factor") is not None:
         f = d["factor"]
-        state = (f"in another state than at calibration ({abs(f - 1) * 100:.0f}% "
-                 f"{'slower' if f > 1 else 'faster'})" if d["different_state"]
-                 else "in its calibration state")  # fmt: skip
-        print(f"\ndevice {state}: reference set x{f:.3f} of its calibration timings "
-              f"(per round: {', '.join(f'x{x:.3f}' for x in d['factors'])})")  # fmt: skip
+        state = (
+            f"in another state than at calibration ({abs(f - 1) * 100:.0f}% "
+            f"{'slower' if f > 1 else 'faster'})"
+            if d["different_state"]
+            else "in its calibration state"
+        )
+        print(
+            f"\ndevice {state}: reference set x{f:.3f} of its calibration timings "
+            f"(per round: {', '.join(f'x{x:.3f}' for x in d['factors'])})"
+        )
         if norm:
             print("scores with the drift removed (truth divided by each round's factor):")
             _print_scores(result["scores_normalised"])
     return 0
 
 
+def _print_truth(truth: dict | None) -> None:
+    """The truth's repeatability beside the scores: a score is only as good as the truth."""
+    if not truth:
+        print("truth: recorded earlier, its repeatability not measured now (pass --remeasure)")
+        return
+    r = truth["repeatability"]
+    if r.get("models"):
+        print(
+            f"truth ({truth['statistic']}, {truth['rounds']} rounds) agrees with itself, even "
+            f"rounds against odd: {r['within_10']:.0f}% of models within ±10%, "
+            f"{r['within_5']:.0f}% within ±5% (median gap {r['median_gap_pct']:.1f}%)"
+        )
+    if truth.get("warning"):
+        print(f"warning: {truth['warning']}", file=sys.stderr)
+
+
 def _print_left_out(result: dict) -> int:
-    rows = [[m["model"], m["family"], format_ms(m["measured_ms"]), format_ms(m["predicted_ms"]),
-             f"{m['error_pct']:+.1f}%"] for m in result["models"]]  # fmt: skip
-    print(text_table(["model", "family (left out)", "measured", "predicted", "error"], rows,
-                     right={2, 3, 4}))  # fmt: skip
-    print(f"\n{result['device']}: {len(result['models'])} models of {result['families']} "
-          f"families, {result['protocol']}")  # fmt: skip
+    rows = []
+    for m in result["models"]:
+        ms = [format_ms(m["measured_ms"]), format_ms(m["predicted_ms"])]
+        rows.append([m["model"], m["family"], *ms, f"{m['error_pct']:+.1f}%"])
+    head = ["model", "family (left out)", "measured", "predicted", "error"]
+    print(text_table(head, rows, right={2, 3, 4}))
+    print(
+        f"\n{result['device']}: {len(result['models'])} models of {result['families']} "
+        f"families, {result['protocol']}"
+    )
     _print_scores(result["scores"])
     print(f"90% interval covers {result['coverage_90']:.0f}% of the models (family by family)")
     if result.get("truth_spread_pct") is not None:
-        print(f"truth's own spread: median run-to-run std/mean {result['truth_spread_pct']:.1f}%"
-              " (published)")  # fmt: skip
+        print(
+            f"truth's own spread: median run-to-run std/mean {result['truth_spread_pct']:.1f}%"
+            " (published)"
+        )
     return 0
 
 
 def _print_scores(scores: dict) -> None:
     for name, s in scores.items():
         rho = "n/a (needs 3 models)" if s["spearman"] is None else f"{s['spearman']:.3f}"
-        print(f"{name}: MAPE {s['mape']:.1f}%, within ±5% {s['within_5']:.0f}%, "
-              f"within ±10% {s['within_10']:.0f}%, Spearman {rho}")  # fmt: skip
+        print(
+            f"{name}: MAPE {s['mape']:.1f}%, within ±5% {s['within_5']:.0f}%, "
+            f"within ±10% {s['within_10']:.0f}%, Spearman {rho}"
+        )

@@ -1,10 +1,25 @@
-"""Command-line options shared by the commands that take a device or a database."""
+"""Command-line options shared by the commands that take a device or a database.
+
+``--device`` and its options are parsed and checked by their argparse types (a bad one is the
+subcommand's usage error); :func:`spec_from_args` is the one place where the device meets
+``--threads``, ``--delegate`` and ``--precision``."""
 
 from __future__ import annotations
 
 import argparse
 
-from ..devices import DEVICE_HELP, DeviceSpec
+from ..services.devices import (
+    DELEGATES,
+    DEVICE_HELP,
+    PRECISIONS,
+    Device,
+    DeviceSpec,
+    delegate_arg,
+    device_arg,
+    open_device,
+    precision_arg,
+    threads_arg,
+)
 
 
 def add_device_options(p: argparse.ArgumentParser, multi: bool = False) -> None:
@@ -13,25 +28,36 @@ def add_device_options(p: argparse.ArgumentParser, multi: bool = False) -> None:
             "--device",
             action="append",
             dest="devices",
+            type=device_arg,
             help=f"{DEVICE_HELP}; repeat for several devices at once (default: host)",
         )
     else:
-        p.add_argument("--device", default="host", help=f"device: {DEVICE_HELP} (default: host)")
+        p.add_argument(
+            "--device",
+            default="host",
+            type=device_arg,
+            help=f"device: {DEVICE_HELP} (default: host)",
+        )
     p.add_argument(
-        "--threads", type=int, default=1, help="CPU threads, a distinct profile (default: 1)"
+        "--threads",
+        type=threads_arg,
+        default=1,
+        help="CPU threads, a distinct profile (default: 1)",
     )
     p.add_argument(
         "--delegate",
-        choices=["gpu", "cpu"],
-        default="gpu",
-        help="phones over adb: the GPU delegate or the CPU (default: gpu)",
+        type=delegate_arg,
+        default=DELEGATES[0],
+        metavar="{" + ",".join(DELEGATES) + "}",
+        help=f"phones over adb: the GPU delegate or the CPU (default: {DELEGATES[0]})",
     )
     p.add_argument(
         "--precision",
-        choices=["fp16", "fp32"],
-        default="fp16",
+        type=precision_arg,
+        default=PRECISIONS[0],
+        metavar="{" + ",".join(PRECISIONS) + "}",
         help="gpu only: fp16 (the accelerator's default) or fp32, a distinct profile "
-        "(default: fp16)",
+        f"(default: {PRECISIONS[0]})",
     )
     p.add_argument(
         "--benchmark-binary",
@@ -53,18 +79,19 @@ def add_db_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def spec_from_args(args: argparse.Namespace, text: str | None = None) -> DeviceSpec:
-    """The device ``text`` (default ``--device``) with the command line's device options."""
-    return DeviceSpec.parse(
-        text or args.device, threads=args.threads, delegate=args.delegate,
-        precision=args.precision,
-    )  # fmt: skip
+def spec_from_args(args: argparse.Namespace, device: DeviceSpec | None = None) -> DeviceSpec:
+    """``device`` (default: ``--device``, already parsed) with the command line's device
+    options: the one place where they combine."""
+    return (device or args.device).with_options(args.threads, args.delegate, args.precision)
 
 
-def device_from_args(args: argparse.Namespace, spec: DeviceSpec):
+def specs_from_args(args: argparse.Namespace) -> list[DeviceSpec]:
+    """Every ``--device`` of a command that takes several (default: the host)."""
+    return [spec_from_args(args, d) for d in args.devices or [device_arg("host")]]
+
+
+def device_from_args(args: argparse.Namespace, spec: DeviceSpec) -> Device:
     """An opened device for ``spec`` with the command line's runner options."""
-    from ..devices import open_device
-
     extra = {"cooldown_s": args.cooldown} if spec.kind == "adb" else {}
     return open_device(spec, binary=args.benchmark_binary, **extra)
 
@@ -79,6 +106,9 @@ def database(args: argparse.Namespace):
 # Every subcommand also takes -v/--verbose after its name (``leti db build --verbose``).
 COMMON = argparse.ArgumentParser(add_help=False)
 COMMON.add_argument(
-    "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+    "-v",
+    "--verbose",
+    action="store_true",
+    default=argparse.SUPPRESS,
     help="show the runtimes' own log lines",
-)  # fmt: skip
+)

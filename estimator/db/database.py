@@ -198,6 +198,11 @@ class Database:
         with self.engine.connect() as c:
             return [dict(r) for r in c.execute(q.order_by(measurements.c.id)).mappings()]
 
+    def usable_measurements(self, device_id: str) -> list[dict]:
+        """The single-op rows a regressor or a throughput fit can learn from: measured, with
+        the op's features and a latency (fusion probes and timings of 0 have neither)."""
+        return [r for r in self.measurements(device_id) if r["features"] and r["median_ms"]]
+
     def medians(self, device_id: str, keys: list[str]) -> dict[str, float]:
         """Median ms of the given config keys that are measured (without loading whole rows)."""
         q = sa.select(measurements.c.config_key, measurements.c.median_ms).where(

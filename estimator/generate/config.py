@@ -73,10 +73,6 @@ def tokens(rng: random.Random) -> dict[str, Any]:
     return dict(t=rng.choice(TOKENS), cin=rng.choice([32, 48, 64, 96, 128, 192, 256, 384, 512]))
 
 
-def clean(p: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in p.items() if v is not None}
-
-
 def in_shape(p: dict[str, Any]) -> list[int]:
     """The main input's shape a configuration describes."""
     if "t" in p:

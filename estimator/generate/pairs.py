@@ -9,7 +9,6 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from .config import GenerationError
 from .layers import Net
@@ -80,7 +79,3 @@ def sample_pairs(count: int, seed: int) -> list[Pair]:
         hw = rng.choice([14, 28, 56, 112])
         out.append(Pair(a, b, hw, hw, rng.choice([16, 32, 64, 128])))
     return out
-
-
-def pair_from_config(config: dict[str, Any]) -> Pair:
-    return Pair(config["producer"], config["consumer"], config["h"], config["w"], config["c"])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LetiError
-from ..graph import Node, read_model
+from ..graph import ModelGraph, Node, read_model
 from ..ops import ACTIVATION_OPS
 from . import singles
 from .config import OpConfig
@@ -257,11 +257,12 @@ def node_to_config(node: Node) -> OpConfig | None:
     return singles.from_node(node)
 
 
-def from_model(path: str | Path) -> tuple[list[OpConfig], list[Node]]:
+def from_model(model: str | Path | bytes | ModelGraph) -> tuple[list[OpConfig], list[Node]]:
     """Configurations of every op the generators can regenerate, and the nodes they cannot
     (custom ops, channel padding, quantized layers, ...), which the build cuts out of the
-    model and measures as they are."""
-    graph = read_model(path)
+    model and measures as they are. ``model``: a file, its bytes, or the graph already parsed
+    (a planner that also cuts ops out parses it once, for both)."""
+    graph = model if isinstance(model, ModelGraph) else read_model(model)
     configs: dict[str, OpConfig] = {}
     skipped = []
     for node in graph.nodes:

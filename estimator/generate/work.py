@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..features import op_kind, op_record
-from ..graph import Node, read_model
+from ..graph import ModelGraph, Node, read_model
 from . import netgen, singles
 from .check import check_runs, check_single
 from .config import GenerationError, OpConfig
@@ -90,26 +89,35 @@ def network_key(spec: dict[str, Any]) -> str:
     return f"gen-{netgen.spec_key(spec)}"
 
 
-def extracted_items(path: Path, nodes: list[Node]) -> list[WorkItem]:
-    """Items for ``nodes`` of the model at ``path``, each cut out with its real weights."""
+def extracted_items(name: str, data: bytes, graph: ModelGraph, nodes: list[Node]) -> list[WorkItem]:
+    """Items for ``nodes`` of the model ``name`` (``data``, parsed as ``graph``: the caller's
+    one parse), each cut out with its real weights."""
     from .extract import extract_ops, signature
 
     if not nodes:
         return []
-    data = path.read_bytes()
-    subs = extract_ops(data, read_model(data, path.name), nodes)
+    subs = extract_ops(data, graph, nodes)
     items = []
     for n in nodes:
         config = {
-            "extracted_from": path.name,
+            "extracted_from": name,
             "node": n.key,
             "inputs": [t.shape for t in n.inputs if not t.is_constant],
             "outputs": [t.shape for t in n.outputs],
         }
         built = Built(subs[n.key], op_record(n))
-        items.append(WorkItem(f"x{signature(n)}", "extracted", op_kind(n),
-                              f"{n.op} (node {n.key} of {path.name})", config, "extracted",
-                              lambda b=built: b))  # fmt: skip
+        label = f"{n.op} (node {n.key} of {name})"
+        items.append(
+            WorkItem(
+                f"x{signature(n)}",
+                "extracted",
+                op_kind(n),
+                label,
+                config,
+                "extracted",
+                lambda b=built: b,
+            )
+        )
     return items
 
 

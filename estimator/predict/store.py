@@ -33,6 +33,7 @@ from .estimator import LatencyEstimator, OpModel
 from .kernel_estimator import KernelComposition, KernelEstimator
 from .runtime import Runtime
 from .throughput import Throughput
+from .transfer_estimator import TransferEstimator
 
 FORMAT_VERSION = 2
 FITTED = "fitted.joblib"
@@ -55,7 +56,7 @@ def _versions() -> dict[str, str]:
     return {"leti": __version__, "numpy": numpy.__version__}
 
 
-def save(est: LatencyEstimator | KernelEstimator, report: dict[str, Any],
+def save(est: LatencyEstimator | KernelEstimator | TransferEstimator, report: dict[str, Any],
          folder: Path | None = None, fitted: dict[str, Any] | None = None) -> Path:  # fmt: skip
     """Write the estimator, its op kinds' (or kernel kinds') regressors already compiled
     (``learn.compile``); ``fitted``: scikit-learn's own models, kept beside them for whoever
@@ -70,7 +71,11 @@ def save(est: LatencyEstimator | KernelEstimator, report: dict[str, Any],
 
         joblib.dump(fitted, arrays / FITTED, compress=3)
     op_models: dict[str, Any] = {}
-    regressors = est.heads if isinstance(est, KernelEstimator) else est.op_models
+    regressors: dict[str, Any] = {}
+    if isinstance(est, KernelEstimator):
+        regressors = est.heads
+    elif isinstance(est, LatencyEstimator):
+        regressors = est.op_models
     for kind, m in sorted(regressors.items()):
         model = m.model
         if not isinstance(model, Compiled | LazyCompiled):
@@ -81,7 +86,7 @@ def save(est: LatencyEstimator | KernelEstimator, report: dict[str, Any],
                            "log_q10": m.log_q10, "log_q90": m.log_q90, "file": file}  # fmt: skip
     meta = {
         "format": FORMAT_VERSION,
-        "kind": "kernels" if isinstance(est, KernelEstimator) else "ops",
+        "kind": getattr(est, "kind", "ops"),
         "device": est.device_id,
         "feature_schema": FEATURE_SCHEMA,
         "versions": _versions(),
@@ -92,7 +97,7 @@ def save(est: LatencyEstimator | KernelEstimator, report: dict[str, Any],
         "op_models": op_models,
         "report": report,
     }
-    if isinstance(est, KernelEstimator):
+    if isinstance(est, KernelEstimator | TransferEstimator):
         meta.update(est.to_meta())
     else:
         meta.update(throughput=asdict(est.throughput), composition=asdict(est.composition),
@@ -124,7 +129,7 @@ class NoEstimator(LetiError):
 
 def load(
     device_id: str, device_args: str = "--device host", folder: Path | None = None
-) -> LatencyEstimator | KernelEstimator:
+) -> LatencyEstimator | KernelEstimator | TransferEstimator:
     """The trained estimator of ``device_id``; ``device_args`` names it in the fixing command."""
     fix = f"run 'leti train {device_args}'"
     arrays_root, meta_path = paths_for(device_id, folder)
@@ -158,8 +163,20 @@ def load(
             for kind, m in meta["op_models"].items()
         }
         kept = {k: meta[k] for k in ("device", "trained_at", "data_hash", "versions", "report")}
-        if meta.get("kind") == "kernels":
-            est: LatencyEstimator | KernelEstimator = KernelEstimator(
+        est: LatencyEstimator | KernelEstimator | TransferEstimator
+        if meta.get("kind") == "transfer":
+            from ..learn.transfer import Transfer
+
+            base = load(meta["base"], "--device host", folder)
+            if base.metadata.get("trained_at") != meta.get("base_trained_at"):
+                raise LetiError(
+                    f"{device_id} was learned from an earlier training of {meta['base']}, "
+                    "which has been retrained since",
+                    f"{fix} to learn it again from the host estimator in use",
+                )
+            est = TransferEstimator(device_id, base, Transfer(**meta["transfer"]), metadata=kept)
+        elif meta.get("kind") == "kernels":
+            est = KernelEstimator(
                 device_id, KernelRules.from_dict(meta["rules"]), op_models, meta["priced"],
                 KernelComposition(**meta["composition"]), metadata=kept,
             )  # fmt: skip

@@ -11,16 +11,16 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..db import Database
-from ..devices import Device, DeviceProfile
+from ..devices import Device, DeviceProfile, KernelProfiler
 from ..devices.adb import DeviceLost
 from ..errors import LetiError
-from ..generate import netgen
+from ..generate import netgen, real
 from ..generate.pairs import sample_pairs
 from ..generate.suites import KERNEL_SUITES, dedupe, from_model, grid_configs, suite_configs
 from ..generate.work import (
@@ -31,6 +31,7 @@ from ..generate.work import (
     op_item,
     zoo_item,
 )
+from ..graph import ModelGraph, read_model
 from ..timing import Timing
 from . import drift
 from .claims import LEASE_S, Claims
@@ -47,6 +48,29 @@ SYSTEMIC_AFTER = 5
 PRIOR_COST = {"op": 1.0, "extracted": 1.0, "network": 6.0, "fusion": 3.0, "profiled": 20.0}
 
 
+@dataclass(frozen=True)
+class SourceModel:
+    """A real model whose every op a build measures: its name and bytes, and its graph when
+    the caller has parsed it already (the viewer's upload), so the planner parses it at most
+    once, for the configurations and the ops it cuts out alike."""
+
+    name: str
+    data: bytes
+    graph: ModelGraph | None = None
+
+    @classmethod
+    def of(cls, model: str | Path | SourceModel) -> SourceModel:
+        """A file (parsed first, for its one-line error when it is no model), or a model
+        already in memory."""
+        if isinstance(model, SourceModel):
+            return model
+        graph = read_model(model)
+        return cls(str(model), Path(model).read_bytes(), graph)
+
+    def parsed(self) -> ModelGraph:
+        return self.graph if self.graph is not None else read_model(self.data, self.name)
+
+
 @dataclass
 class Plan:
     items: list[WorkItem]
@@ -57,7 +81,7 @@ class Plan:
 
 def make_plan(
     suite: str | None = "smoke",
-    models: list[str] | None = None,
+    models: Sequence[str | Path | SourceModel] | None = None,
     grids: list[str] | None = None,
     adaptive_report: dict[str, Any] | None = None,
     adaptive: int = 0,
@@ -76,20 +100,23 @@ def make_plan(
         sources.append(f"suite:{suite}")
     elif suite:
         configs += suite_configs(suite)
-        nets = [network_item(s) for s in netgen.suite_specs(suite)]
+        nets = [network_item(s) for s in netgen.suite_specs(suite)] + real.suite_items(suite)
         probes = [fusion_item(p) for p in sample_pairs(FUSION_PROBES.get(suite, 0), 31)]
         sources.append(f"suite:{suite}")
     for grid in grids or []:
         configs += grid_configs(grid)
         sources.append(f"grid:{grid}")
-    for m in models or []:
-        found, skipped = from_model(m)
+    for source in map(SourceModel.of, models or []):
+        graph = source.parsed()
+        found, skipped = from_model(graph)
         configs += found
-        cuts += extracted_items(Path(m), skipped)
-        sources.append(f"model:{m}")
+        cuts += extracted_items(Path(source.name).name, source.data, graph, skipped)
+        sources.append(f"model:{source.name}")
         if skipped:
-            notes.append(f"{m}: {len(skipped)} ops the generator cannot regenerate are cut out "
-                         "of the model and measured as they are")  # fmt: skip
+            notes.append(
+                f"{source.name}: {len(skipped)} ops the generator cannot regenerate are cut "
+                "out of the model and measured as they are"
+            )
     if zoo_models:
         nets += [zoo_item(name) for name in zoo_models]
         sources.append(f"zoo:{','.join(zoo_models)}")
@@ -163,11 +190,17 @@ class Progress:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "device_id": self.device_id, "total": self.total, "done": self.done,
-            "measured": self.measured, "failed": self.failed, "skipped": self.skipped,
-            "current": self.current, "eta_s": self.eta_s,
-            "elapsed_s": time.time() - self.started, "failures": self.failures[-20:],
-        }  # fmt: skip
+            "device_id": self.device_id,
+            "total": self.total,
+            "done": self.done,
+            "measured": self.measured,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "current": self.current,
+            "eta_s": self.eta_s,
+            "elapsed_s": time.time() - self.started,
+            "failures": self.failures[-20:],
+        }
 
 
 class SystemicFailure(LetiError):
@@ -188,7 +221,7 @@ def run_build(
     with any other builder of the same device profile on the same database."""
     device.check()
     profile = device.profile
-    if any(i.kind == "profiled" for i in plan.items) and not hasattr(device, "profile_kernels"):
+    if any(i.kind == "profiled" for i in plan.items) and not isinstance(device, KernelProfiler):
         raise LetiError(
             f"{profile.id} cannot profile GPU kernels: the zoo suite is for a phone's GPU",
             "use --device adb:SERIAL (GPU delegate), or another suite here",
@@ -262,8 +295,9 @@ def _count_others(prog: Progress, claims: Claims) -> None:
     prog.others = len(claims.done_by_others)
 
 
-def _checkpoint(db: Database, device: Device, profile: DeviceProfile, build_id: int, k: int,
-                prog: Progress) -> None:  # fmt: skip
+def _checkpoint(
+    db: Database, device: Device, profile: DeviceProfile, build_id: int, k: int, prog: Progress
+) -> None:
     """Time the drift reference set (skipped, with a note, if the device cannot run it)."""
     prog.current = "timing the drift reference set"
     try:
@@ -295,9 +329,13 @@ def _shape(reason: str) -> str:
 
 
 def _measure(
-    db: Database, device: Device, profile: DeviceProfile, item: WorkItem, build_id: int,
+    db: Database,
+    device: Device,
+    profile: DeviceProfile,
+    item: WorkItem,
+    build_id: int,
     owner: str,
-) -> str | None:  # fmt: skip
+) -> str | None:
     """Make and time one item and commit the result (which ends this builder's lease on it);
     the failure's reason, or None."""
     try:
@@ -305,8 +343,9 @@ def _measure(
     except LetiError as exc:
         reason = str(exc)
         if item.kind != "network":  # a network that cannot be made is retried on a rerun
-            db.add_measurement(**_row(profile, build_id, item), status="failed", error=reason,
-                               owner=owner)  # fmt: skip
+            db.add_measurement(
+                **_row(profile, build_id, item), status="failed", error=reason, owner=owner
+            )
         return reason
     if item.kind == "profiled":
         return _profile(db, device, profile, item, built, owner)
@@ -316,25 +355,49 @@ def _measure(
         raise
     except LetiError as exc:
         if item.kind != "network":
-            db.add_measurement(**_row(profile, build_id, item), features=built.record,
-                               model_sha256=hashlib.sha256(built.data).hexdigest(),
-                               status="failed", error=str(exc), owner=owner)  # fmt: skip
+            db.add_measurement(
+                **_row(profile, build_id, item),
+                features=built.record,
+                model_sha256=hashlib.sha256(built.data).hexdigest(),
+                status="failed",
+                error=str(exc),
+                owner=owner,
+            )
         return str(exc)
     if item.kind == "network":
-        record_model_measurement(db, profile, built.data, t, name=item.key, kind="generated",
-                                 spec=item.config, build_id=build_id, owner=owner)  # fmt: skip
+        record_model_measurement(
+            db,
+            profile,
+            built.data,
+            t,
+            name=item.key,
+            kind="generated",
+            spec=item.config,
+            build_id=build_id,
+            owner=owner,
+        )
     else:
-        db.add_measurement(**_row(profile, build_id, item), features=built.record,
-                           model_sha256=hashlib.sha256(built.data).hexdigest(), status="ok",
-                           owner=owner, **t.columns())  # fmt: skip
+        db.add_measurement(
+            **_row(profile, build_id, item),
+            features=built.record,
+            model_sha256=hashlib.sha256(built.data).hexdigest(),
+            status="ok",
+            owner=owner,
+            **t.columns(),
+        )
     return None
 
 
-def _profile(db: Database, device: Any, profile: DeviceProfile, item: WorkItem, built: Any,
-             owner: str) -> str | None:  # fmt: skip
+def _profile(
+    db: Database,
+    device: KernelProfiler,
+    profile: DeviceProfile,
+    item: WorkItem,
+    built: Any,
+    owner: str,
+) -> str | None:
     """A zoo model profiled on a phone's GPU: its kernels and its end-to-end time, stored as
     the published phones' rows are (the profile trains the same way)."""
-    from ..graph import read_model
     from ..kernels.match import profiled_rows
 
     name = item.config["model"]
@@ -348,15 +411,39 @@ def _profile(db: Database, device: Any, profile: DeviceProfile, item: WorkItem, 
     graph = read_model(built.data, name)
     rows, problems = profiled_rows(graph, kernels)
     sha = hashlib.sha256(built.data).hexdigest()
-    prov = {"source": "benchmark_model --enable_op_profiling", "model_sha256": sha,
-            "zoo": name, "size": item.config["size"], "unplaced": problems[:10]}  # fmt: skip
+    prov = {
+        "source": "benchmark_model --enable_op_profiling",
+        "model_sha256": sha,
+        "zoo": name,
+        "size": item.config["size"],
+        "unplaced": problems[:10],
+    }
     std = t.extra.get("std_us")
-    db.add_times([], [{**r, "device_id": profile.id, "model": name, "source": "benchmark_model",
-                       "provenance": prov} for r in rows],
-                 [{"device_id": profile.id, "model": name, "mean_us": (t.mean_ms or t.median_ms)
-                   * 1000, "std_us": std, "flops": float(graph.totals()["flops"]),
-                   "size_bytes": float(len(built.data)), "source": "benchmark_model",
-                   "provenance": prov}])  # fmt: skip
+    db.add_times(
+        [],
+        [
+            {
+                **r,
+                "device_id": profile.id,
+                "model": name,
+                "source": "benchmark_model",
+                "provenance": prov,
+            }
+            for r in rows
+        ],
+        [
+            {
+                "device_id": profile.id,
+                "model": name,
+                "mean_us": (t.mean_ms or t.median_ms) * 1000,
+                "std_us": std,
+                "flops": float(graph.totals()["flops"]),
+                "size_bytes": float(len(built.data)),
+                "source": "benchmark_model",
+                "provenance": prov,
+            }
+        ],
+    )
     db.release(profile.id, [item.key], owner)
     return None
 
@@ -373,10 +460,17 @@ def _timing(device: Device, item: WorkItem, built: Any) -> Timing:
 def _row(profile: DeviceProfile, build_id: int, item: WorkItem) -> dict[str, Any]:
     """The provenance columns every single-op measurement row carries."""
     return dict(
-        device_id=profile.id, runtime=profile.runtime, runtime_version=profile.runtime_version,
-        delegate=profile.delegate, threads=profile.threads, build_id=build_id,
-        config_key=item.key, op_type=item.op, config=item.config, source=item.source,
-    )  # fmt: skip
+        device_id=profile.id,
+        runtime=profile.runtime,
+        runtime_version=profile.runtime_version,
+        delegate=profile.delegate,
+        threads=profile.threads,
+        build_id=build_id,
+        config_key=item.key,
+        op_type=item.op,
+        config=item.config,
+        source=item.source,
+    )
 
 
 def _bar(total: int, label: str, show: bool, position: int) -> Any:

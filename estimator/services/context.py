@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..devices import Device
+from ..devices import Device, device_kind
 from ..generate.work import WorkItem
 from ..timing import Timing
 
@@ -20,7 +20,8 @@ COPIES = (1, 2, 4, 8)
 
 
 def in_context(device: Device) -> bool:
-    return bool(getattr(device, "in_context", False))
+    """Whether ``device`` times single ops in context: a fact of its kind, in the registry."""
+    return device_kind(device.profile.kind).in_context
 
 
 def slope(device: Device, item: WorkItem, part: str = "op") -> tuple[float, float, Timing]:
@@ -50,7 +51,7 @@ def op_in_context(device: Device, item: WorkItem) -> Timing:
                 "alone_ms": alone.median_ms,
             },
             **alone.extra,
-        },  # fmt: skip
+        },
     )
 
 
@@ -77,5 +78,5 @@ def fusion_probe(device: Device, item: WorkItem) -> Timing:
                 "consumer_share": ratio,
                 "in_context": in_context(device),
             }
-        },  # fmt: skip
+        },
     )

@@ -21,12 +21,15 @@ from ..predict.store import NoEstimator, load
 if TYPE_CHECKING:  # the database (SQLAlchemy) is imported only when a lookup needs it
     from ..db import Database
 
+# What a device's trained estimator is: per op (host, gpu) or per kernel (a phone's GPU).
+Estimator = LatencyEstimator | KernelEstimator
+
 
 def resolve_profile(spec: DeviceSpec, db: Callable[[], Database] | Database | None) -> str:
     """The profile id ``spec`` means; only a phone or a GPU needs the database to tell. When
     nothing was measured on it, the hint to build is given only where a build could run:
     otherwise the error says what is missing, in the words ``leti devices`` uses."""
-    if spec.kind in ("host", "id") or db is None:
+    if spec.kind == "host" or spec.profile or db is None:
         return profile_id(spec)
     database = db() if callable(db) else db
     try:
@@ -65,7 +68,7 @@ IMPORT_HINT = (
 
 def load_estimator(
     spec: DeviceSpec, db: Callable[[], Database] | Database | None = None
-) -> LatencyEstimator | KernelEstimator:
+) -> Estimator:
     """The trained estimator for ``spec``, or a one-line error naming the commands to run."""
     device_id = resolve_profile(spec, db)
     try:
@@ -73,14 +76,6 @@ def load_estimator(
     except NoEstimator:
         if not is_published(device_id):
             raise
-        from ..devices.published import PHONES
-
-        phone = device_id.split("/")[1] if device_id.count("/") >= 2 else ""
-        if phone not in PHONES:
-            raise LetiError(
-                f"no published phone {phone!r}",
-                f"the phones are {', '.join(PHONES)} (e.g. --device phone/pixel4/gpu)",
-            ) from None
         database = db() if callable(db) else db
         if database is None or database.device(device_id) is None:
             raise NoEstimator(f"{device_id} was never imported", IMPORT_HINT) from None
@@ -102,13 +97,13 @@ def uncalibrated_note(device_id: str) -> str:
 
 def estimator_or_stand_in(
     spec: DeviceSpec, db: Callable[[], Database]
-) -> tuple[LatencyEstimator | KernelEstimator, str | None]:
+) -> tuple[Estimator, str | None]:
     """The trained estimator, or for the host before any training the uncalibrated stand-in
     with :func:`uncalibrated_note`; any other device without one is an error saying why."""
     try:
         return load_estimator(spec, db), None
     except NoEstimator:
-        if spec.kind != "host":
+        if spec.kind != "host" or spec.profile:  # a stored id names no device to time
             raise
     est = stand_in_estimator(db(), spec)
     return est, uncalibrated_note(est.device_id)
@@ -124,11 +119,11 @@ def stand_in_estimator(db: Database, spec: DeviceSpec) -> LatencyEstimator:
     from .build import Plan, run_build
 
     device_id = resolve_profile(spec, db)
-    rows = [r for r in db.measurements(device_id) if r["features"] and r["median_ms"]]
+    rows = db.usable_measurements(device_id)
     if len(rows) < 5:
         plan = Plan([op_item(c) for c in micro()], None, ["micro-benchmark"])
         run_build(db, open_device(spec), plan, show_progress=False)
-        rows = [r for r in db.measurements(device_id) if r["features"] and r["median_ms"]]
+        rows = db.usable_measurements(device_id)
     f = [r["features"] for r in rows]
     throughput = fit_throughput(
         [x["flops"] for x in f],

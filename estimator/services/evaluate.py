@@ -17,6 +17,7 @@ from ..learn.metrics import scores
 from . import drift
 from .estimate import load_estimator, resolve_profile
 from .measure import measure_rounds, record_model_measurement
+from .repeatability import report, truth_value
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Truth:
     measured: list[float]
     normalised: list[float | None]
     drift: dict[str, Any]
+    repeatability: dict[str, Any] | None = None  # timed now: the truth against itself
 
 
 def truth(
@@ -35,7 +37,7 @@ def truth(
     graphs: list[ModelGraph],
     reference_ms: dict[str, float],
     remeasure: bool = False,
-    rounds: int = 3,
+    rounds: int = 6,
     binary: str | None = None,
 ) -> Truth:
     """Measured ms of each model: recorded, or (all with ``remeasure``) timed now in
@@ -44,8 +46,11 @@ def truth(
     normalised truth (what the device would show in its calibration state)."""
     device_id = resolve_profile(spec, db)
     recorded = {r["model_sha256"]: r for r in db.model_measurements(device_id)}
-    todo = {m: Path(m).read_bytes() for m, g in zip(models, graphs, strict=True)
-            if remeasure or g.sha256 not in recorded}  # fmt: skip
+    todo = {
+        m: Path(m).read_bytes()
+        for m, g in zip(models, graphs, strict=True)
+        if remeasure or g.sha256 not in recorded
+    }
     fresh: dict[str, Any] = {}
     factors: list[float] = []
     if todo:
@@ -61,17 +66,20 @@ def truth(
         for m, t in fresh.items():
             if len(factors) == len(t.extra["round_medians_ms"]):
                 t.extra["drift_factors"] = list(factors)
-            record_model_measurement(db, device.profile, todo[m], t, name=Path(m).name,
-                                     kind="user")  # fmt: skip
-    measured, normalised = [], []
+            record_model_measurement(db, device.profile, todo[m], t, name=Path(m).name, kind="user")
+    measured, normalised, timed = [], [], []
     for m, g in zip(models, graphs, strict=True):
         if m in fresh:
             t = fresh[m]
             measured.append(t.median_ms)
             per = t.extra.get("drift_factors")
-            rounds_ms = t.extra["round_medians_ms"]
-            normalised.append(median(v / f for v, f in zip(rounds_ms, per, strict=True))
-                              if per else None)  # fmt: skip
+            rounds = list(zip(t.extra["round_medians_ms"], t.extra["round_p10s_ms"], strict=True))
+            timed.append(rounds)
+            normalised.append(
+                truth_value([(v / f, p / f) for (v, p), f in zip(rounds, per, strict=True)])
+                if per
+                else None
+            )
         else:
             measured.append(recorded[g.sha256]["median_ms"])
             normalised.append(None)
@@ -81,7 +89,26 @@ def truth(
         "factor": factor,
         "different_state": factor is not None and abs(factor - 1) > drift.DIFFERENT_STATE,
     }
-    return Truth(measured, normalised, state)
+    return Truth(measured, normalised, state, report(timed) if timed else None)
+
+
+def evaluate_transfer_profile(db: Database, device_id: str) -> dict[str, Any]:
+    """A published phone's CPU: its models, each predicted by a transfer fitted without its
+    family (recomputed now, from the host estimator in use), against two baselines."""
+    from .train import is_kernel_profile
+    from .transfer_train import base_estimator, evaluate_transfer, transfer_rows
+
+    is_kernel_profile(db, device_id)  # never imported: says how to import it
+    rows = transfer_rows(db, device_id, base_estimator(db))
+    if len(set(rows[3])) < 3:
+        raise LetiError(
+            f"{device_id} has models of {len(set(rows[3]))} families with a shipped graph: "
+            "too few to leave one out",
+            "import the phone's measurements: 'leti db import ../shared/data/mobile-ml-benchmark'",
+        )
+    out = evaluate_transfer(*rows)
+    out["device"] = device_id
+    return out
 
 
 def evaluate_kernel_profile(db: Database, device_id: str) -> dict[str, Any]:
@@ -105,8 +132,11 @@ def evaluate_kernel_profile(db: Database, device_id: str) -> dict[str, Any]:
         out = cross_validate(models)
         out.pop("kernel_log_residuals", None)
         out["computed"] = "now"
-    spread = [r["std_us"] / r["mean_us"] * 100 for r in db.model_times(device_id)
-              if r["std_us"] is not None and r["mean_us"] > 0]  # fmt: skip
+    spread = [
+        r["std_us"] / r["mean_us"] * 100
+        for r in db.model_times(device_id)
+        if r["std_us"] is not None and r["mean_us"] > 0
+    ]
     out["device"] = device_id
     out["truth_spread_pct"] = median(spread) if spread else None
     return out
@@ -119,14 +149,16 @@ def evaluate(
     remeasure: bool = False,
     baselines: bool = False,
     binary: str | None = None,
-    rounds: int = 3,
+    rounds: int = 6,
 ) -> dict[str, Any]:
     """Score the estimator (and, with ``baselines``, the two baselines) on ``models``; with
     no models, a kernel profile scores its own models left out by family."""
     from ..devices.base import is_published
-    from .train import is_kernel_profile
+    from .train import is_kernel_profile, is_transfer_profile
 
     device_id = resolve_profile(spec, db)
+    if not models and is_transfer_profile(device_id):
+        return evaluate_transfer_profile(db, device_id)
     if not models:
         if is_kernel_profile(db, device_id):
             return evaluate_kernel_profile(db, device_id)
@@ -160,15 +192,16 @@ def evaluate(
             for m, g, a, n, b in zip(
                 models, graphs, t.measured, t.normalised, predicted, strict=True
             )
-        ],  # fmt: skip
+        ],
         "scores": {"leti": scores(t.measured, predicted)},
+        "truth": t.repeatability,
     }
     if all(n is not None for n in t.normalised) and t.normalised:
         out["scores_normalised"] = {"leti": scores(t.normalised, predicted)}
     if baselines:
-        from .train import measured_networks, usable_rows
+        from .train import measured_networks
 
-        rows = usable_rows(db, est.device_id)
+        rows = db.usable_measurements(est.device_id)
         nets = [(g, ms) for g, ms, _ in measured_networks(db, est.device_id)]
         for b in (FlopsProportional().fit(rows, nets), ConvOnly().fit(rows)):
             preds = [b.predict_total(g) for g in graphs]

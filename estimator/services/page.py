@@ -1,18 +1,22 @@
 """What the viewer's page shows, computed here so the server only routes: a model's estimate
-with each node's shapes and what was measured, the estimator's own accuracy, and the devices
-and profiles with their reports."""
+with each node's shapes and what was measured, the estimator's own accuracy, its exports, the
+devices and profiles with their reports, and the suites' build times the page quotes."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..devices import DeviceSpec
 from ..graph import ModelGraph
 from ..predict.kernel_estimator import KernelEstimator
-from ..render import as_json
+from ..render import RENDERERS, as_json, render
 
 if TYPE_CHECKING:
     from ..db import Database
     from ..predict.estimator import LatencyEstimator
+
+# The export formats by file extension (``model-explorer.json``, ``csv``, ``json``).
+EXPORTS = {r.extension: r for r in RENDERERS.values() if r.name != "table"}
 
 
 def estimate_payload(
@@ -20,10 +24,11 @@ def estimate_payload(
     graph: ModelGraph,
     name: str,
     db: Database,
-    host: LatencyEstimator | None = None,
+    host: DeviceSpec | None = None,
 ) -> dict[str, Any]:
-    """The estimate of ``graph`` as the page reads it. ``host``: this machine's CPU estimator,
-    to say when a partly delegated model would run faster on the CPU alone."""
+    """The estimate of ``graph`` as the page reads it. ``host``: this machine's CPU, whose
+    trained estimator (loaded only for a GPU estimate the CPU takes part in) says when a partly
+    delegated model would run faster on the CPU alone."""
     from .estimate import single_op_medians
 
     payload = as_json(est.predict(graph))
@@ -40,8 +45,32 @@ def estimate_payload(
     payload["measured_ms"] = db.model_median(est.device_id, graph.sha256)
     payload["cpu_alone_ms"] = None
     if host is not None and est.gpu and payload["partitions"] > 1:
-        payload["cpu_alone_ms"] = host.predict(graph).total_ms
+        cpu = _trained(host)
+        payload["cpu_alone_ms"] = cpu.predict(graph).total_ms if cpu is not None else None
     return payload
+
+
+def _trained(spec: DeviceSpec) -> LatencyEstimator | KernelEstimator | None:
+    from ..predict.store import NoEstimator
+    from .estimate import load_estimator
+
+    try:
+        return load_estimator(spec)
+    except NoEstimator:
+        return None
+
+
+def export(est: LatencyEstimator | KernelEstimator, graph: ModelGraph, extension: str) -> str:
+    """``graph``'s estimate written in the export format of that file extension (a KeyError
+    for one there is none of: :data:`EXPORTS`)."""
+    return render(est.predict(graph), EXPORTS[extension].name)
+
+
+def suite_times() -> dict[str, str]:
+    """How long a smoke and a default build take here, as the banner and settings quote it."""
+    from ..generate.suite_times import quoted
+
+    return {suite: quoted(suite) for suite in ("smoke", "default")}
 
 
 def estimator_info(est: LatencyEstimator | KernelEstimator) -> dict[str, Any]:
@@ -91,7 +120,7 @@ def profiles(db: Database) -> list[dict[str, Any]]:
     return out
 
 
-def devices_payload(db: Database, host_spec: Any) -> dict[str, Any]:
+def devices_payload(db: Database, host_spec: DeviceSpec) -> dict[str, Any]:
     """The settings page's devices: what this machine reaches, the published phones imported,
     every profile, the database's counts."""
     from ..devices import list_devices

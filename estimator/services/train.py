@@ -34,10 +34,6 @@ class TooLittleData(LetiError):
     """The device has too few measurements for a calibrated estimator."""
 
 
-def usable_rows(db: Database, device_id: str) -> list[dict[str, Any]]:
-    return [r for r in db.measurements(device_id) if r["features"] and r["median_ms"]]
-
-
 def measured_networks(
     db: Database, device_id: str, say: Callable[[str], None] | None = None
 ) -> list[tuple[ModelGraph, float, str]]:
@@ -86,7 +82,7 @@ def train(
     say = log or (lambda _msg: None)
     all_rows = db.measurements(device_id)
     refs = db.measurements(device_id, reference=True)
-    rows = normalised(refs, [r for r in all_rows if r["features"] and r["median_ms"]])
+    rows = normalised(refs, db.usable_measurements(device_id))
     nets = normalised(refs, db.model_measurements(device_id, kind="generated"))
     check_enough(device_id, rows, len(nets))
     start = time.time()
@@ -107,10 +103,12 @@ def train(
         say(f"{op}: {len(op_rows)} samples, {rep['chosen']}, {cv}")
     thr = fit_throughput(
         [r["features"]["flops"] for r in rows],
-        [r["features"]["bytes_in"] + r["features"]["bytes_w"] + r["features"]["bytes_out"]
-         for r in rows],
+        [
+            r["features"]["bytes_in"] + r["features"]["bytes_w"] + r["features"]["bytes_out"]
+            for r in rows
+        ],
         [r["median_ms"] for r in rows],
-    )  # fmt: skip
+    )
     device = db.device(device_id) or {}
     gpu = device.get("delegate") == "gpu"
     runtime = fit_runtime(all_rows, nets, gpu)
@@ -119,14 +117,20 @@ def train(
         say("fused by the runtime: " + ", ".join(pairs))
     est = LatencyEstimator(device_id, op_models, thr, runtime=runtime)
     drift_by_name = {n["name"]: n.get("drift", 1.0) for n in nets}
-    networks = [Network(est.facts(g), ms / drift_by_name.get(g.path, 1.0), family)
-                for g, ms, family in measured_networks(db, device_id, say)]  # fmt: skip
+    networks = [
+        Network(est.facts(g), ms / drift_by_name.get(g.path, 1.0), family)
+        for g, ms, family in measured_networks(db, device_id, say)
+    ]
     est.composition = fit_composition(networks, min(r["median_ms"] for r in rows), gpu)
     c = est.composition
     rep = c.report
     if c.networks:
-        cv = (f"; {rep['cv']}: MAPE {rep['cv_mape']:.1f}% (sum of single ops "
-              f"{rep['mape_sum_of_single_ops']:.1f}%)" if "cv_mape" in rep else "")  # fmt: skip
+        cv = (
+            f"; {rep['cv']}: MAPE {rep['cv_mape']:.1f}% (sum of single ops "
+            f"{rep['mape_sum_of_single_ops']:.1f}%)"
+            if "cv_mape" in rep
+            else ""
+        )
         say(f"composition on {c.networks} networks: {c.form}{cv}")
     factors = [r["drift"] for r in rows + nets if r.get("drift") is not None]
     report = {
@@ -136,7 +140,7 @@ def train(
             "rows": len(factors),
             "min": min(factors, default=None),
             "max": max(factors, default=None),
-        },  # fmt: skip
+        },
         "op_types": reports,
         "throughput": thr.to_dict(),
         "composition": rep,
@@ -162,8 +166,15 @@ def is_kernel_profile(db: Database, device_id: str) -> bool:
             from .estimate import IMPORT_HINT
 
             raise LetiError(f"{device_id} was never imported", IMPORT_HINT)
-        return True
+        return not is_transfer_profile(device_id)
     return db.time_counts().get(device_id, {}).get("kernels", 0) > 0
+
+
+def is_transfer_profile(device_id: str) -> bool:
+    """A published phone's CPU: only end-to-end times, learned by transfer from the host."""
+    from ..devices.base import is_published
+
+    return is_published(device_id) and not device_id.endswith("/gpu")
 
 
 def data_hash(rows: list[dict[str, Any]], nets: list[dict[str, Any]]) -> str:
@@ -184,6 +195,12 @@ def train_and_save(
     from ..learn.compile import compile_regressor
     from ..predict.store import save
 
+    if is_transfer_profile(device_id):
+        is_kernel_profile(db, device_id)  # never imported: says how to import it
+        from .transfer_train import train_transfer
+
+        test, treport = train_transfer(db, device_id, log)
+        return treport, str(save(test, treport))
     if is_kernel_profile(db, device_id):
         from .kernel_train import train_kernels
 

@@ -166,7 +166,7 @@ def build(name: str, size: int) -> bytes:
 
     try:
         net = get_model(name, pretrained=False, data_format="channels_last", in_size=(size, size))
-    except TypeError:  # a model without an in_size argument
+    except (TypeError, AssertionError):  # no in_size argument, or only its native one
         net = get_model(name, pretrained=False, data_format="channels_last")
     net(tf.zeros((1, size, size, 3)), training=False)
     _randomise_batch_norms(net, seed=sum(map(ord, name)) + size)

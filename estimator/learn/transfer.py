@@ -1,0 +1,130 @@
+"""A phone's CPU by transfer: the host's per-node estimates, scaled op class by op class to
+what the phone measured end to end.
+
+The published phones give end-to-end CPU times of the zoo's models on several core sets and
+no per-op time. The host estimator prices every node of the same models; a phone's core runs
+each op class (convolutions, depthwise convolutions, dense layers, element-wise ops, pooling,
+layout) at its own speed relative to the host's, so
+
+    phone_ms ~= overhead + sum_class scale_class * host_ms(nodes of that class) [+ per-node cost]
+
+fitted by relative least squares, every term non-negative. Its form (one scale; one scale per
+class; either with a per-node cost) is chosen by cross-validation grouped by model family, the
+simplest within one standard error of the best; the interval comes from the out-of-family
+residuals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..predict.composition import OP_CLASSES
+
+FORMS = {
+    "one scale": ["all"],
+    "one scale, per node": ["all", "nodes"],
+    "class scales": list(OP_CLASSES),
+    "class scales, per node": [*OP_CLASSES, "nodes"],
+}
+
+
+@dataclass
+class Transfer:
+    """A fitted transfer (see the module docstring)."""
+
+    form: str
+    columns: list[str]
+    coef: list[float]
+    overhead_ms: float
+    log_q05: float = 0.0
+    log_q95: float = 0.0
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def scale_of(self, cls: str) -> float:
+        """What a host millisecond of ``cls`` costs on the phone."""
+        c = dict(zip(self.columns, self.coef, strict=True))
+        return c.get(cls, c.get("all", 0.0))
+
+    @property
+    def per_node_ms(self) -> float:
+        return dict(zip(self.columns, self.coef, strict=True)).get("nodes", 0.0)
+
+
+def model_columns(by_class_ms: dict[str, float], nodes: int) -> dict[str, float]:
+    """A model's columns: host ms per op class, in all, and its costed node count."""
+    out = {c: float(by_class_ms.get(c, 0.0)) for c in OP_CLASSES}
+    out["all"] = float(sum(out.values()))
+    out["nodes"] = float(nodes)
+    return out
+
+
+def _solve(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    from scipy.optimize import nnls
+
+    A = np.column_stack([np.ones(len(y)), X]) / y[:, None]
+    coef, _ = nnls(A, np.ones(len(y)))
+    return coef
+
+
+def _design(rows: Sequence[dict[str, float]], columns: list[str]) -> np.ndarray:
+    return np.array([[r[c] for c in columns] for r in rows])
+
+
+def _folds(families: Sequence[str]) -> list[np.ndarray]:
+    fam = np.array(families)
+    return [np.flatnonzero(fam == f) for f in sorted(set(families))]
+
+
+def cross_validate(
+    rows: Sequence[dict[str, float]], measured: Sequence[float], families: Sequence[str], form: str
+) -> np.ndarray:
+    """Each model predicted by the form fitted without its family."""
+    y = np.asarray(measured, float)
+    X = _design(rows, FORMS[form])
+    held = np.zeros(len(y))
+    for test in _folds(families):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        coef = _solve(X[train], y[train])
+        held[test] = np.maximum(coef[0] + X[test] @ coef[1:], 1e-9)
+    return held
+
+
+def choose(
+    rows: Sequence[dict[str, float]], measured: Sequence[float], families: Sequence[str]
+) -> tuple[str, dict[str, float]]:
+    """The form by leave-one-family-out, the simplest within one standard error of the best."""
+    y = np.asarray(measured, float)
+    scored = []
+    for form, columns in FORMS.items():
+        errors = np.abs(cross_validate(rows, y, families, form) - y) / y
+        scored.append((float(errors.mean()), len(columns), form, errors))
+    best = min(scored, key=lambda s: s[0])
+    limit = best[0] + float(best[3].std(ddof=1) / np.sqrt(len(y)))
+    chosen = min((s for s in scored if s[0] <= limit), key=lambda s: (s[1], s[0]))
+    return chosen[2], {s[2]: s[0] * 100 for s in scored}
+
+
+def fit(
+    rows: Sequence[dict[str, float]], measured: Sequence[float], families: Sequence[str]
+) -> Transfer:
+    """The chosen form refitted on every model, its interval from out-of-family residuals."""
+    form, per_form = choose(rows, measured, families)
+    y = np.asarray(measured, float)
+    columns = FORMS[form]
+    coef = _solve(_design(rows, columns), y)
+    held = cross_validate(rows, y, families, form)
+    resid = np.log(y / held)
+    q05, q95 = (float(q) for q in np.quantile(resid, [0.05, 0.95]))
+    return Transfer(
+        form,
+        list(columns),
+        [float(c) for c in coef[1:]],
+        float(coef[0]),
+        min(q05, 0.0),
+        max(q95, 0.0),
+        {"form_cv_mape": per_form, "models": len(y)},
+    )

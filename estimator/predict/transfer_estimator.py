@@ -1,0 +1,99 @@
+"""A phone's CPU priced by transfer from the host: every node as the host estimator prices it,
+scaled by what one host millisecond of its op class costs on the phone
+(:mod:`..learn.transfer`), plus the fitted per-node and per-run costs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..graph import ModelGraph, read_model
+from ..learn.transfer import Transfer
+from .composition import op_class
+from .estimator import LatencyEstimator
+from .results import ModelEstimate
+
+
+class TransferEstimator:
+    """The host's estimator, carried over to a phone's CPU core set."""
+
+    kind = "transfer"
+    gpu = False
+    calibrated = True
+
+    def __init__(
+        self,
+        device_id: str,
+        base: LatencyEstimator,
+        transfer: Transfer,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.device_id = device_id
+        self.base = base
+        self.transfer = transfer
+        self.metadata = metadata or {}
+
+    def predict(
+        self, model: str | Path | bytes | ModelGraph, name: str | None = None
+    ) -> ModelEstimate:
+        graph = model if isinstance(model, ModelGraph) else read_model(model, name=name)
+        return self._carry(self.base.predict(graph))
+
+    def predict_many(self, models: list[Any]) -> list[ModelEstimate]:
+        return [self._carry(e) for e in self.base.predict_many(models)]
+
+    def predict_totals(self, models: Iterable[Any], chunk: int = 256) -> np.ndarray:
+        return np.array([self._carry(e).total_ms for e in self.base.predict_many(list(models))])
+
+    def _carry(self, host: ModelEstimate) -> ModelEstimate:
+        t = self.transfer
+        nodes = []
+        for n in host.nodes:
+            costed = n.source not in ("free", "fused")
+            scale = t.scale_of(op_class(n.op))
+            ms = n.ms * scale + (t.per_node_ms if costed else 0.0)
+            lo, hi = (n.interval_ms[0] * scale, n.interval_ms[1] * scale) if costed else (0, 0)
+            note = (
+                f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
+                f"ms of {op_class(n.op)} ops costs on this phone's CPU"
+                if costed
+                else n.note
+            )
+            nodes.append(replace(n, ms=ms, interval_ms=(lo, hi), note=note))
+        total = t.overhead_ms + sum(n.ms for n in nodes)
+        for n in nodes:
+            n.share = n.ms / total if total > 0 else 0.0
+        return ModelEstimate(
+            model=host.model,
+            device=self.device_id,
+            total_ms=total,
+            total_interval_ms=(total * math.exp(t.log_q05), total * math.exp(t.log_q95)),
+            nodes=nodes,
+            invoke_overhead_ms=t.overhead_ms,
+            calibrated=True,
+            estimator=self.summary(),
+            subgraphs=host.subgraphs,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "device": self.device_id,
+            "calibrated": True,
+            "kind": "transfer",
+            "from": self.base.device_id,
+            "composition": self.transfer.form,
+            "trained_at": self.metadata.get("trained_at"),
+            "networks": self.transfer.report.get("models", 0),
+        }
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "base": self.base.device_id,
+            "base_trained_at": self.base.metadata.get("trained_at"),
+            "transfer": asdict(self.transfer),
+        }

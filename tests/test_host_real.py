@@ -1,0 +1,235 @@
+"""The host learns from real architectures: the shipped corpus, its skeletons filled to time,
+the real part of the default suite, the truth's repeatability, honest intervals on little
+data, and a phone's CPU by transfer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import PHONE_SUBSET
+
+
+def _smallest_shipped(size: int) -> str:
+    import zipfile
+
+    from leti.estimator import zoo
+
+    with zipfile.ZipFile(zoo.skeletons_path()) as z:
+        members = [i for i in z.infolist() if i.filename.endswith(f"@{size}.tflite")]
+    return min(members, key=lambda i: i.file_size).filename.partition("@")[0]
+
+
+# --- the corpus ------------------------------------------------------------------------------
+
+
+def test_the_corpus_is_shipped_broad_and_at_two_sizes():
+    from leti.estimator import zoo
+    from leti.estimator.generate.real import corpus
+
+    c = corpus()
+    shipped = set(zoo.shipped())
+    have = [(m, s) for m in c["models"] for s in c["sizes"] if (m, s) in shipped]
+    variants = {m for m, _ in have}
+    assert len(variants) >= 150, f"{len(variants)} corpus variants shipped"
+    assert len({zoo.family(m) for m in variants}) >= 25
+    assert len({s for _, s in have}) >= 2
+    # big ones included: ResNet-50-class weights (~100 MB as float32)
+    params = max(zoo.graph(m, s).totals()["params"] for m, s in have if m == "resnet50")
+    assert params * 4 > 90e6
+
+
+def test_a_skeleton_filled_is_the_same_graph_with_weights():
+    from leti.estimator import zoo
+    from leti.estimator.graph import read_model
+    from leti.estimator.graph.skeleton import fill, skeleton
+
+    name = _smallest_shipped(224)
+    skel = zoo.skeleton(name, 224)
+    full = fill(skel, seed=3)
+    assert len(full) == len(skel) and full != skel
+    assert fill(skel, seed=3) == full and fill(skel, seed=4) != full  # reproducible by seed
+    assert skeleton(full, compress=False) == skel  # zeroing the weights again gives it back
+
+    def structure(data: bytes) -> dict:
+        d = read_model(data, name).to_dict()
+        return {k: v for k, v in d.items() if k not in ("sha256",)}
+
+    assert structure(full) == structure(skel)
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=full)
+    interp.allocate_tensors()
+    (inp,) = interp.get_input_details()
+    interp.set_tensor(inp["index"], np.ones(inp["shape"], np.float32))
+    interp.invoke()
+    out = interp.get_tensor(interp.get_output_details()[0]["index"])
+    assert np.isfinite(out).all() and np.ptp(out) > 0  # random weights, not zeros
+
+
+def test_the_default_suite_has_a_real_part_and_smoke_has_none():
+    from leti.estimator import zoo
+    from leti.estimator.generate.real import corpus
+    from leti.estimator.services.build import make_plan
+
+    sizes = corpus()["suites"]["default"]
+    want = {f"zoo-{m}@{s}" for m in corpus()["models"] for s in sizes if zoo.has_skeleton(m, s)}
+    items = make_plan("default").items
+    real = [i for i in items if i.key.startswith("zoo-")]
+    assert {i.key for i in real} == want and len(want) >= 150
+    assert all(i.kind == "network" and i.config["family"].startswith("zoo:") for i in real)
+    assert not [i for i in make_plan("smoke").items if i.key.startswith("zoo-")]
+    # networks spread among the single ops, not bunched at the end
+    first = min(k for k, i in enumerate(items) if i.key.startswith("zoo-"))
+    assert first < len(items) / 10
+    built = real[0].make()
+    assert built.data != zoo.skeleton(real[0].config["model"], real[0].config["size"])
+
+
+def test_composition_folds_hold_out_whole_families():
+    from leti.estimator.learn.composition import _groups
+
+    families = ["zoo:resnet"] * 3 + ["zoo:mobilenet"] * 2 + ["plain"] * 4 + ["zoo:dla"]
+    folds = _groups(families)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(families)))
+    for test in folds:
+        held = {families[i] for i in test}
+        kept = {families[i] for i in range(len(families)) if i not in set(test.tolist())}
+        assert len(held) == 1 and not held & kept
+
+
+# --- the truth's repeatability ----------------------------------------------------------------
+
+
+def test_repeatability_scores_even_rounds_against_odd_ones():
+    from leti.estimator.services.repeatability import STATISTICS, report
+
+    steady = [[(10.0, 9.0)] * 6, [(2.0, 1.9), (2.02, 1.9)] * 3]
+    r = report(steady)
+    assert r["repeatability"]["within_5"] == 100.0 and r["warning"] is None
+    assert set(r["by_statistic"]) == set(STATISTICS) and r["rounds"] == 6
+    # a model whose odd rounds run 30 % slower than its even rounds disagrees with itself
+    jumpy = steady + [[(5.0, 4.8), (6.5, 6.3)] * 3]
+    r = report(jumpy)
+    assert r["repeatability"]["within_10"] == pytest.approx(200 / 3)
+    assert r["repeatability"]["worst_gap_pct"] > 25 and "±10 %" in r["warning"]
+    assert "cannot be measured" in report([[(1.0, 0.9)]])["warning"]
+
+
+def test_evaluate_reports_the_truths_repeatability(trained_home, tmp_path, leti_cli):
+    from leti.estimator.generate import netgen
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    model = tmp_path / "net.tflite"
+    model.write_bytes(netgen.build(dict(family="plain", res=32, width=8, depth=2, seed=5)))
+    r = leti_cli("evaluate", str(model), "--rounds", "4", "--format", "json", home=home)
+    assert r.code == 0, r.err
+    truth = json.loads(r.out)["truth"]
+    assert truth["rounds"] == 4 and truth["repeatability"]["models"] == 1
+    assert truth["statistic"] in truth["by_statistic"]
+    r = leti_cli("evaluate", str(model), "--rounds", "4", "--remeasure", home=home)
+    assert r.code == 0 and "agrees with itself, even rounds against odd" in r.out
+    r = leti_cli("evaluate", str(model), "--rounds", "1", "--remeasure", home=home)
+    assert r.code == 0 and "cannot be measured" in r.err
+
+
+# --- estimates -------------------------------------------------------------------------------
+
+
+def test_a_corpus_models_estimate_is_the_composition_of_its_nodes(trained_home, monkeypatch):
+    from leti.estimator import zoo
+    from leti.estimator.devices import DeviceSpec
+    from leti.estimator.services.estimate import load_estimator
+
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    est = load_estimator(DeviceSpec.parse("host"))
+    name = _smallest_shipped(128)
+    e = est.predict(zoo.graph(name, 128))
+    parts = e.invoke_overhead_ms + sum(n.ms for n in e.nodes)
+    assert e.total_ms == pytest.approx(parts, rel=1e-9) and e.total_ms > 0
+    assert len(e.nodes) == len(zoo.graph(name, 128).nodes)
+    assert e.total_ms == est.predict_totals([zoo.graph(name, 128)])[0]
+
+
+def test_little_data_gives_an_interval_no_narrower_than_an_uncalibrated_one(
+    trained_home, shared_models, monkeypatch
+):
+    import math
+
+    from leti.estimator.devices import DeviceSpec
+    from leti.estimator.services.estimate import load_estimator
+
+    monkeypatch.setenv("LETI_HOME", str(trained_home))
+    est = load_estimator(DeviceSpec.parse("host"))
+    assert est.composition.networks < 8  # the smoke suite: too few to check the sum
+    e = est.predict(shared_models / "hair_segmentation.tflite")
+    lo, hi = e.total_interval_ms
+    assert hi >= e.total_ms * math.exp(est.throughput.log_residual_q90) * (1 - 1e-9)
+    assert lo <= e.total_ms * math.exp(min(est.throughput.log_residual_q10, 0.0)) * (1 + 1e-9)
+    assert hi / e.total_ms > 1.5  # on a smoke build hair_segmentation ran 2.2x its estimate
+
+
+# --- a phone's CPU by transfer ----------------------------------------------------------------
+
+
+def test_a_phone_cpu_is_learned_by_transfer_and_scored_by_family(
+    trained_home, tmp_path, leti_cli
+):
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    dev = "phone/pixel4/cpu-1large"
+    r = leti_cli("train", "--device", dev, home=home)
+    assert r.code == 2 and "never imported" in r.err and "leti db import" in r.err
+    assert leti_cli("db", "import", str(PHONE_SUBSET), home=home).code == 0
+    r = leti_cli("train", "--device", dev, home=home)
+    assert r.code == 0, r.err
+    r = leti_cli("evaluate", "--device", dev, "--format", "json", home=home)
+    assert r.code == 0, r.err
+    ev = json.loads(r.out)
+    assert set(ev["scores"]) == {"leti", "host-total-x-median-ratio", "flops-proportional"}
+    fams = Counter(m["family"] for m in ev["models"])
+    assert ev["families"] == len(fams) >= 3 and 0 <= ev["coverage_90"] <= 100
+    from leti.estimator import zoo
+
+    model = tmp_path / "m.tflite"
+    name = ev["models"][0]["model"]
+    model.write_bytes(zoo.skeleton(name))
+    r = leti_cli("estimate", str(model), "--device", dev, "--format", "json", home=home)
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    host = json.loads(leti_cli("estimate", str(model), "--format", "json", home=home).out)
+    assert out["total_ms"] > 0 and out["total_ms"] != host["total_ms"]
+    # the transfer is learned from one host training: retraining the host makes it stale
+    assert leti_cli("train", "--device", "host", home=home).code == 0
+    r = leti_cli("estimate", str(model), "--device", dev, home=home)
+    assert r.code == 2 and "retrained since" in r.err and f"leti train --device {dev}" in r.err
+
+
+def test_transfer_cross_validation_never_sees_the_held_out_family():
+    from leti.estimator.services.transfer_train import evaluate_transfer
+
+    rng = np.random.default_rng(0)
+    families = [f"f{i % 4}" for i in range(16)]
+    rows = []
+    for _ in families:
+        by = {c: float(v) for c, v in zip(["conv", "depthwise", "dense"], rng.uniform(1, 9, 3))}
+        rows.append({**by, "elementwise": 0.5, "pool": 0.1, "layout": 0.0, "other": 0.0})
+    from leti.estimator.learn.transfer import model_columns
+
+    rows = [model_columns(r, 20) for r in rows]
+    y = [3 * r["conv"] + 1.5 * r["depthwise"] + 2 for r in rows]
+    flops = [1e9 * (1 + i) for i in range(16)]
+    names = [f"m{i}" for i in range(16)]
+    a = evaluate_transfer(names, rows, y, families, flops)
+    y2 = [v * (5 if f == "f0" else 1) for v, f in zip(y, families, strict=True)]
+    b = evaluate_transfer(names, rows, y2, families, flops)
+    for ma, mb in zip(a["models"], b["models"], strict=True):
+        if ma["family"] == "f0":  # its own measurements changed, its prediction cannot
+            assert ma["predicted_ms"] == pytest.approx(mb["predicted_ms"], rel=1e-9)
+        else:
+            assert ma["predicted_ms"] != pytest.approx(mb["predicted_ms"], rel=1e-6)
