@@ -6,10 +6,12 @@ python bench/readme_results.py
 
 from __future__ import annotations
 
+import json
+
 from common import RESULTS, ROOT
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-ORDER = ["phones", "accuracy", "speed", "viewer", "build"]
+ORDER = ["phones", "accuracy", "phone_cpus", "speed", "viewer", "build"]
 
 
 def render() -> str:
@@ -27,14 +29,51 @@ def render() -> str:
 
 
 def summary() -> str:
-    """The README's part: the phone table with its machine line, and where the rest is."""
+    """The README's part: the phone table with its machine line, then one line each for the
+    host's frozen set (with the truth's repeatability) and the phone CPUs by transfer."""
     path = RESULTS / "phones.md"
     if not path.exists():
         return "No phone figures yet: run `python3 bench/phones.py`."
     text = path.read_text().strip()
     head, _, rest = text.partition("\n\n")
     table = [line for line in rest.splitlines() if line.startswith("|")]
-    return "\n".join([head, "", *table])
+    return "\n".join([head, "", *table, *host_lines()])
+
+
+def host_lines() -> list[str]:
+    out = []
+    acc = RESULTS / "accuracy.json"
+    if acc.exists():
+        a = json.loads(acc.read_text())
+        m, s = a["machine"], a["evaluation"]["scores"]["leti"]
+        r = (a.get("truth") or {}).get("repeatability") or {}
+        line = (
+            f"**Host** (`python3 bench/accuracy.py`, {m['cpu']}, {m['cores']} cores, {m['date']}): "
+            f"{len(a['evaluation']['models'])} frozen real models, {s['within_10']:.0f} % within "
+            f"±10 %, {s['within_5']:.0f} % within ±5 %, MAPE {s['mape']:.1f} %, ρ "
+            f"{s['spearman']:.3f}"
+        )
+        new = (a.get("overlap") or {}).get("family not in the corpus")
+        if new:
+            line += f"; families not in the corpus: {new['within_10']:.0f} % within ±10 %"
+        if r.get("models"):
+            line += (
+                f". The truth agreed with itself (even rounds against odd) within ±10 % for "
+                f"{r['within_10']:.0f} % of the models and within ±5 % for {r['within_5']:.0f} %"
+            )
+        out += ["", line + "."]
+    cpus = RESULTS / "phone_cpus.json"
+    if cpus.exists():
+        c = json.loads(cpus.read_text())
+        per = {k: v["scores"]["leti"] for k, v in c.items() if k.startswith("phone/")}
+        if per:
+            w = sorted(v["within_10"] for v in per.values())
+            out += ["", (
+                f"**Phone CPUs by transfer** (`python3 bench/phone_cpus.py`, {len(per)} core "
+                f"sets of the six phones, models left out by family): {w[0]:.0f}–{w[-1]:.0f} % "
+                f"within ±10 % (median {w[len(w) // 2]:.0f} %)."
+            )]  # fmt: skip
+    return out
 
 
 def splice(path, text: str) -> None:

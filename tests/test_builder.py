@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from leti.estimator.features import op_kind
 from leti.estimator.generate import netgen, singles
@@ -141,15 +142,25 @@ def _keras_layers():
     ]  # fmt: skip
 
 
+def _run_once(model: bytes) -> np.ndarray:
+    """The model's first output for an input of ones, from the interpreter."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=model)
+    interp.allocate_tensors()
+    for d in interp.get_input_details():
+        interp.set_tensor(d["index"], np.ones(d["shape"], d["dtype"]))
+    interp.invoke()
+    return interp.get_tensor(interp.get_output_details()[0]["index"])
+
+
 def test_builder_matches_the_converter(tmp_path):
     pytest.importorskip("tensorflow")
     import tensorflow as tf
-    from leti.estimator.devices.host import HostDevice
     from leti.estimator.generate.keras import convert
 
     keys = ("padding", "stride_h", "stride_w", "kernel_h", "kernel_w",
             "fused_activation_function", "dilation_h_factor", "filter_height")  # fmt: skip
-    dev = HostDevice()
     for cfg, shape, layer in _keras_layers():
         x = tf.keras.Input(shape, batch_size=1)
         theirs = convert(tf.keras.Model(x, layer(x)))
@@ -159,13 +170,14 @@ def test_builder_matches_the_converter(tmp_path):
         assert {k: a.options.get(k) for k in keys} == {k: b.options.get(k) for k in keys}
         assert [t.shape for t in a.outputs] == [t.shape for t in b.outputs]
         assert (a.macs, a.params) == (b.macs, b.params)
-        # the same computation takes the same time: medians of three interleaved rounds
-        times = {"theirs": [], "mine": []}
-        for _ in range(3):
-            times["theirs"].append(dev.measure(theirs).median_ms)
-            times["mine"].append(dev.measure(mine).median_ms)
-        ratio = sorted(times["mine"])[1] / sorted(times["theirs"])[1]
-        assert 0.75 < ratio < 1.33, (cfg.label(), times)
+        # the same operands (shapes and types of inputs and weights), and both run; how long
+        # each takes is a bench/ figure, never a test's (timings move under load)
+        assert [(t.shape, t.dtype, t.is_constant) for t in a.inputs] == [
+            (t.shape, t.dtype, t.is_constant) for t in b.inputs
+        ]
+        for model in (theirs, mine):
+            out = _run_once(model)
+            assert out.shape == tuple(a.outputs[0].shape) and np.isfinite(out).all()
 
 
 # --- nothing but the demo needs TensorFlow ---------------------------------------------------

@@ -71,3 +71,24 @@ def test_a_damaged_file_is_a_clear_error(tmp_path):
     lazy = LazyCompiled(bad, "run 'leti train --device host'")
     with pytest.raises(LetiError, match="cannot be loaded"):
         lazy.predict(np.zeros((1, 31)))
+
+
+# --- the custom regressor keeps scikit-learn's estimator contract -----------------------------
+
+
+def _regressors():
+    from leti.estimator.learn.regressors import ResidualOverRoofline
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    return [
+        ResidualOverRoofline(None),
+        ResidualOverRoofline(ExtraTreesRegressor(n_estimators=5, random_state=0)),
+    ]
+
+
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+
+@parametrize_with_checks(_regressors())
+def test_residual_over_roofline_is_a_scikit_learn_estimator(estimator, check):
+    check(estimator)

@@ -27,12 +27,6 @@ from leti.estimator.generate.suites import (
 from leti.estimator.graph import read_model
 
 
-def leti(*args, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "leti.estimator.cli", *args], capture_output=True, text=True, **kw
-    )
-
-
 def test_smoke_build_measures_every_config(smoke_home, monkeypatch):
     home, r, _ = smoke_home
     monkeypatch.setenv("LETI_HOME", str(home))

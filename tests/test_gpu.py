@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
 import pytest
-from leti.estimator.devices import webgpu_log
+from conftest import stop
+from leti.estimator.devices import gpu, webgpu_log
 
 HERE = Path(__file__).resolve().parent
 LOGS = HERE / "data" / "gpu"
@@ -57,26 +58,37 @@ def test_recorded_h100_delegate_output():
     assert (a.name, a.type, a.software) == ("NVIDIA H100 80GB HBM3", "Discrete GPU", False)
 
 
-def leti(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "leti.estimator.cli", *args],
-                          capture_output=True, text=True, env=env)  # fmt: skip
-
-
 @pytest.fixture
 def fake_gpu(tmp_path, monkeypatch):
     monkeypatch.setenv("LETI_GPU_WORKER", FAKE)
     monkeypatch.setenv("FAKE_GPU_STATE", str(tmp_path / "fake_gpu_count"))
     monkeypatch.setenv("LETI_HOME", str(tmp_path / "home"))
-    return tmp_path
+    # A command run in-process leaves its GPU device's worker running (a leti process ended
+    # it by exiting; a dropped Popen of a live child keeps its stdin open), so every worker
+    # started during the test is ended here, whatever the test did.
+    workers: list[gpu.Worker] = []
+    init = gpu.Worker.__init__
+
+    def tracked(self) -> None:
+        init(self)
+        workers.append(self)
+
+    monkeypatch.setattr(gpu.Worker, "__init__", tracked)
+    yield tmp_path
+    for worker in workers:
+        proc = worker.proc
+        worker.close()
+        if proc is not None:
+            stop(proc, signal.SIGKILL)
 
 
-def test_devices_lists_the_fake_adapter_and_its_absence(fake_gpu, monkeypatch):
-    rows = {r["device"]: r for r in json.loads(leti("devices", "--format", "json").stdout)}
+def test_devices_lists_the_fake_adapter_and_its_absence(fake_gpu, monkeypatch, leti_cli):
+    rows = {r["device"]: r for r in json.loads(leti_cli("devices", "--format", "json").stdout)}
     assert rows["gpu"]["state"] == "ready" and "software renderer" in rows["gpu"]["description"]
     monkeypatch.setenv("FAKE_GPU_NO_ADAPTER", "1")
-    rows = {r["device"]: r for r in json.loads(leti("devices", "--format", "json").stdout)}
+    rows = {r["device"]: r for r in json.loads(leti_cli("devices", "--format", "json").stdout)}
     assert rows["gpu"]["state"] == "unavailable" and "no GPU adapter" in rows["gpu"]["description"]
-    r = leti("measure", str(_model(fake_gpu, "plain")), "--device", "gpu")
+    r = leti_cli("measure", str(_model(fake_gpu, "plain")), "--device", "gpu")
     assert r.returncode == 2 and "no usable GPU" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -102,10 +114,10 @@ def _l2_model(tmp: Path) -> Path:
     return path
 
 
-def test_gpu_build_train_estimate_through_the_fake_runtime(fake_gpu):
+def test_gpu_build_train_estimate_through_the_fake_runtime(fake_gpu, leti_cli):
     """The whole GPU path: self-check, in-context op costs (1, 2, 4, 8 copies), the delegate's
     report stored with every measurement, support learned from it, partitions estimated."""
-    r = leti("db", "build", "--device", "gpu", "--suite", "smoke", "--no-progress")
+    r = leti_cli("db", "build", "--device", "gpu", "--suite", "smoke", "--no-progress")
     assert r.returncode == 0, r.stderr
     from leti.estimator.db import open_db
 
@@ -124,21 +136,21 @@ def test_gpu_build_train_estimate_through_the_fake_runtime(fake_gpu):
     assert l2 and l2[0]["stats"]["delegation"]["refused"] == {
         "L2_NORMALIZATION": "Operation is not supported."}  # fmt: skip
     assert l2[0]["stats"]["fully_accelerated"] is False
-    r = leti("train", "--device", "gpu", "--format", "json")
+    r = leti_cli("train", "--device", "gpu", "--format", "json")
     assert r.returncode == 0, r.stderr
     support = json.loads(r.stdout)["runtime"]["support"]
     assert support["L2_NORMALIZATION"]["supported"] is False
     assert support["CONV_2D"]["supported"] is True
-    out = json.loads(leti("estimate", str(_l2_model(fake_gpu)), "--device", "gpu",
-                          "--format", "json").stdout)  # fmt: skip
+    out = json.loads(leti_cli("estimate", str(_l2_model(fake_gpu)), "--device", "gpu",
+                              "--format", "json").stdout)  # fmt: skip
     (l2node,) = [n for n in out["nodes"] if n["op"] == "L2_NORMALIZATION"]
     assert l2node["gpu_unsupported"] and "refused L2_NORMALIZATION" in l2node["note"]
     assert out["partitions"] == 3 and out["cpu_fallback_ms"] > 0
 
 
-def test_self_check_refuses_asynchronous_timings(fake_gpu, monkeypatch):
+def test_self_check_refuses_asynchronous_timings(fake_gpu, monkeypatch, leti_cli):
     monkeypatch.setenv("FAKE_GPU_MODE", "async")
-    r = leti("db", "build", "--device", "gpu", "--suite", "smoke", "--no-progress")
+    r = leti_cli("db", "build", "--device", "gpu", "--suite", "smoke", "--no-progress")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "do not grow with the work" in r.stderr and "nothing is recorded" in r.stderr
     from leti.estimator.db import open_db
@@ -146,10 +158,12 @@ def test_self_check_refuses_asynchronous_timings(fake_gpu, monkeypatch):
     assert open_db().measurements(status=None) == []
 
 
-def test_a_driver_fault_mid_build_is_a_recorded_failure_and_a_rerun_resumes(fake_gpu, monkeypatch):
+def test_a_driver_fault_mid_build_is_a_recorded_failure_and_a_rerun_resumes(
+    fake_gpu, monkeypatch, leti_cli
+):
     # self-check (2 runs) and the first drift checkpoint pass, then the 12th model crashes
     monkeypatch.setenv("FAKE_GPU_CRASH_AFTER", "12")
-    r = leti("db", "build", "--device", "gpu", "--suite", "smoke", "--no-progress")
+    r = leti_cli("db", "build", "--device", "gpu", "--suite", "smoke", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "the GPU runtime process died" in r.stdout
     from leti.estimator.db import open_db
@@ -160,13 +174,13 @@ def test_a_driver_fault_mid_build_is_a_recorded_failure_and_a_rerun_resumes(fake
     ok = len(db.measurements())
     assert ok > 30  # the worker was restarted and the build went on
     monkeypatch.delenv("FAKE_GPU_CRASH_AFTER")
-    r = leti("db", "build", "--device", "gpu", "--suite", "smoke", "--no-progress")
+    r = leti_cli("db", "build", "--device", "gpu", "--suite", "smoke", "--no-progress")
     assert r.returncode == 0 and "measured 0" in r.stdout  # nothing lost, nothing twice
 
 
-def test_precision_is_a_distinct_profile(fake_gpu):
-    r = leti("measure", str(_model(fake_gpu, "plain")), "--device", "gpu", "--precision", "fp32",
-             "--record", "--format", "json")  # fmt: skip
+def test_precision_is_a_distinct_profile(fake_gpu, leti_cli):
+    r = leti_cli("measure", str(_model(fake_gpu, "plain")), "--device", "gpu",
+                 "--precision", "fp32", "--record", "--format", "json")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["device"].endswith("/vulkan/fp32")
 

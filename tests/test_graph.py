@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from leti.estimator.graph import read_model
@@ -132,18 +130,12 @@ def test_read_from_bytes_matches_file(tf_model):
 # --- the CLI ---------------------------------------------------------------------------------
 
 
-def leti(*args, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "leti.estimator.cli", *args], capture_output=True, text=True, **kw
-    )
-
-
-def test_inspect_table_and_json(tf_model):
+def test_inspect_table_and_json(tf_model, leti_cli):
     path = tf_model("conv")
-    r = leti("inspect", str(path))
+    r = leti_cli("inspect", str(path))
     assert r.returncode == 0, r.stderr
     assert "CONV_2D+RELU" in r.stdout and "TOTAL" in r.stdout
-    r = leti("inspect", str(path), "--format", "json")
+    r = leti_cli("inspect", str(path), "--format", "json")
     data = json.loads(r.stdout)
     assert data["totals"]["operators"] == len(data["nodes"]) == 1
     node = data["nodes"][0]
@@ -175,14 +167,14 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_one_line_exit_2(case, tmp_path):
+def test_bad_input_one_line_exit_2(case, tmp_path, leti_cli):
     content, expected = BAD_INPUTS[case]
     path = tmp_path / f"{case}.tflite"
     if case == "directory":
         path.mkdir()
     elif content is not None:
         path.write_bytes(content)
-    r = leti("inspect", str(path))
+    r = leti_cli("inspect", str(path))
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
@@ -190,20 +182,20 @@ def test_bad_input_one_line_exit_2(case, tmp_path):
 
 
 @pytest.mark.parametrize("keep", [0.3, 0.6, 0.97])
-def test_truncated_file(tf_model, tmp_path, keep):
+def test_truncated_file(tf_model, tmp_path, keep, leti_cli):
     data = tf_model("fp16_conv").read_bytes()
     path = tmp_path / "cut.tflite"
     path.write_bytes(data[: int(len(data) * keep)])
-    r = leti("inspect", str(path))
+    r = leti_cli("inspect", str(path))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert "truncated" in r.stderr or "corrupt" in r.stderr
 
 
-def test_unsupported_schema_version(tf_model, tmp_path):
+def test_unsupported_schema_version(tf_model, tmp_path, leti_cli):
     path = tmp_path / "v9.tflite"
     path.write_bytes(_set_version(tf_model("conv").read_bytes(), 9))
-    r = leti("inspect", str(path))
+    r = leti_cli("inspect", str(path))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "unsupported TFLite schema version 9" in r.stderr
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,14 +127,14 @@ def test_evaluate_reports_the_truths_repeatability(trained_home, tmp_path, leti_
     model = tmp_path / "net.tflite"
     model.write_bytes(netgen.build(dict(family="plain", res=32, width=8, depth=2, seed=5)))
     r = leti_cli("evaluate", str(model), "--rounds", "4", "--format", "json", home=home)
-    assert r.code == 0, r.err
-    truth = json.loads(r.out)["truth"]
+    assert r.returncode == 0, r.stderr
+    truth = json.loads(r.stdout)["truth"]
     assert truth["rounds"] == 4 and truth["repeatability"]["models"] == 1
     assert truth["statistic"] in truth["by_statistic"]
     r = leti_cli("evaluate", str(model), "--rounds", "4", "--remeasure", home=home)
-    assert r.code == 0 and "agrees with itself, even rounds against odd" in r.out
+    assert r.returncode == 0 and "agrees with itself, even rounds against odd" in r.stdout
     r = leti_cli("evaluate", str(model), "--rounds", "1", "--remeasure", home=home)
-    assert r.code == 0 and "cannot be measured" in r.err
+    assert r.returncode == 0 and "cannot be measured" in r.stderr
 
 
 # --- estimates -------------------------------------------------------------------------------
@@ -178,19 +177,19 @@ def test_little_data_gives_an_interval_no_narrower_than_an_uncalibrated_one(
 
 
 def test_a_phone_cpu_is_learned_by_transfer_and_scored_by_family(
-    trained_home, tmp_path, leti_cli
+    trained_home, tmp_path, leti_cli, monkeypatch
 ):
     home = tmp_path / "home"
     shutil.copytree(trained_home, home)
     dev = "phone/pixel4/cpu-1large"
     r = leti_cli("train", "--device", dev, home=home)
-    assert r.code == 2 and "never imported" in r.err and "leti db import" in r.err
-    assert leti_cli("db", "import", str(PHONE_SUBSET), home=home).code == 0
+    assert r.returncode == 2 and "never imported" in r.stderr and "leti db import" in r.stderr
+    assert leti_cli("db", "import", str(PHONE_SUBSET), home=home).returncode == 0
     r = leti_cli("train", "--device", dev, home=home)
-    assert r.code == 0, r.err
+    assert r.returncode == 0, r.stderr
     r = leti_cli("evaluate", "--device", dev, "--format", "json", home=home)
-    assert r.code == 0, r.err
-    ev = json.loads(r.out)
+    assert r.returncode == 0, r.stderr
+    ev = json.loads(r.stdout)
     assert set(ev["scores"]) == {"leti", "host-total-x-median-ratio", "flops-proportional"}
     fams = Counter(m["family"] for m in ev["models"])
     assert ev["families"] == len(fams) >= 3 and 0 <= ev["coverage_90"] <= 100
@@ -200,14 +199,28 @@ def test_a_phone_cpu_is_learned_by_transfer_and_scored_by_family(
     name = ev["models"][0]["model"]
     model.write_bytes(zoo.skeleton(name))
     r = leti_cli("estimate", str(model), "--device", dev, "--format", "json", home=home)
-    assert r.code == 0, r.err
-    out = json.loads(r.out)
-    host = json.loads(leti_cli("estimate", str(model), "--format", "json", home=home).out)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    host = json.loads(leti_cli("estimate", str(model), "--format", "json", home=home).stdout)
     assert out["total_ms"] > 0 and out["total_ms"] != host["total_ms"]
+    # the viewer's payload: the phone's CPU node by node, beside its GPU or the host
+    from leti.estimator.db import open_db
+    from leti.estimator.devices import DeviceSpec
+    from leti.estimator.services.estimate import load_estimator
+    from leti.estimator.services.page import estimate_payload
+
+    monkeypatch.setenv("LETI_HOME", str(home))
+    db = open_db()
+    graph = zoo.graph(name)
+    page = estimate_payload(load_estimator(DeviceSpec.parse(dev), db), graph, name, db)
+    assert page["estimator"]["kind"] == "transfer" and len(page["nodes"]) == len(graph.nodes)
+    assert page["total_ms"] == pytest.approx(out["total_ms"])
+    db.engine.dispose()
     # the transfer is learned from one host training: retraining the host makes it stale
-    assert leti_cli("train", "--device", "host", home=home).code == 0
+    assert leti_cli("train", "--device", "host", home=home).returncode == 0
     r = leti_cli("estimate", str(model), "--device", dev, home=home)
-    assert r.code == 2 and "retrained since" in r.err and f"leti train --device {dev}" in r.err
+    assert r.returncode == 2 and "retrained since" in r.stderr
+    assert f"leti train --device {dev}" in r.stderr
 
 
 def test_transfer_cross_validation_never_sees_the_held_out_family():
@@ -217,7 +230,8 @@ def test_transfer_cross_validation_never_sees_the_held_out_family():
     families = [f"f{i % 4}" for i in range(16)]
     rows = []
     for _ in families:
-        by = {c: float(v) for c, v in zip(["conv", "depthwise", "dense"], rng.uniform(1, 9, 3))}
+        conv, depthwise, dense = (float(v) for v in rng.uniform(1, 9, 3))
+        by = {"conv": conv, "depthwise": depthwise, "dense": dense}
         rows.append({**by, "elementwise": 0.5, "pool": 0.1, "layout": 0.0, "other": 0.0})
     from leti.estimator.learn.transfer import model_columns
 

@@ -4,10 +4,6 @@ the migrations build exactly the tables ``schema.py`` declares."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pg
 import pytest
 import sqlalchemy as sa
@@ -19,12 +15,6 @@ from leti.estimator.db.schema import SCHEMA_REVISION, SCHEMA_VERSION, metadata
 from leti.estimator.errors import LetiError
 
 pg_server, pg_url = pg.pg_server, pg.pg_url  # the fixtures
-
-
-def leti(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "leti.estimator.cli", *args], capture_output=True, text=True, **kw
-    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -178,7 +168,7 @@ def schema_differences(url: str) -> list:
 
 
 @pytest.mark.parametrize("graph", [False, True], ids=["8720abd", "with-graph"])
-def test_a_legacy_database_is_refused_then_upgraded_keeping_every_row(any_url, graph):
+def test_a_legacy_database_is_refused_then_upgraded_keeping_every_row(any_url, graph, leti_cli):
     before = make_legacy(any_url, graph)
     for _ in range(2):  # the first open stamps it as revision 0001; both refuse
         with pytest.raises(LetiError) as refused:
@@ -186,7 +176,7 @@ def test_a_legacy_database_is_refused_then_upgraded_keeping_every_row(any_url, g
         message = str(refused.value)
         assert "\n" not in message and "schema revision 0001" in message
         assert f"run 'leti db upgrade --db {any_url}' once" in message
-    r = leti("db", "upgrade", "--db", any_url)
+    r = leti_cli("db", "upgrade", "--db", any_url)
     assert r.returncode == 0, r.stderr
     assert f"upgraded from schema revision 0001 to {SCHEMA_REVISION}" in r.stdout
     db = open_db(any_url)
@@ -198,23 +188,22 @@ def test_a_legacy_database_is_refused_then_upgraded_keeping_every_row(any_url, g
         assert c.execute(sa.text("SELECT value FROM leti_meta")).scalar() == str(SCHEMA_VERSION)
     db.engine.dispose()
     assert schema_differences(any_url) == []
-    r = leti("db", "upgrade", "--db", any_url)
+    r = leti_cli("db", "upgrade", "--db", any_url)
     assert r.returncode == 0 and f"already at schema revision {SCHEMA_REVISION}" in r.stdout
 
 
-def test_the_default_database_names_the_plain_command(tmp_path, monkeypatch):
+def test_the_default_database_names_the_plain_command(tmp_path, monkeypatch, leti_cli):
     monkeypatch.setenv("LETI_HOME", str(tmp_path))
     make_legacy(str(tmp_path / "leti.sqlite"))
-    env = {**os.environ, "LETI_HOME": str(tmp_path)}
-    r = leti("db", "status", env=env)
+    r = leti_cli("db", "status", home=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     assert "run 'leti db upgrade' once" in r.stderr
-    r = leti("db", "upgrade", env=env)
+    r = leti_cli("db", "upgrade", home=tmp_path)
     assert r.returncode == 0 and "from schema revision 0001 to" in r.stdout, r.stderr
     assert len(open_db().measurements(status=None)) == 3
 
 
-def test_a_database_newer_than_this_code_is_refused(any_url):
+def test_a_database_newer_than_this_code_is_refused(any_url, leti_cli):
     open_db(any_url).engine.dispose()
     engine = engine_for(any_url)
     with engine.begin() as c:
@@ -224,7 +213,7 @@ def test_a_database_newer_than_this_code_is_refused(any_url):
         open_db(any_url)
     with pytest.raises(LetiError, match=r"\(upgrade leti-view\)$"):
         upgrade_db(any_url)
-    r = leti("db", "upgrade", "--db", any_url)
+    r = leti_cli("db", "upgrade", "--db", any_url)
     assert r.returncode == 2 and "upgrade leti-view" in r.stderr and "Traceback" not in r.stderr
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import pg
 import pytest
 import sqlalchemy as sa
+from conftest import Ran, leti_process, stop
 from leti.estimator.cli import main as leti_main
 from leti.estimator.db import open_db
 from leti.estimator.db.schema import EXPORT_TABLES, SCHEMA_REVISION, SCHEMA_VERSION
@@ -25,12 +27,6 @@ from pg import PASSWORD, PASSWORD_USER
 pg_server, pg_url = pg.pg_server, pg.pg_url  # the fixtures
 
 DEV = "host/test-cpu/t1"
-
-
-def leti(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "leti.estimator.cli", *args], capture_output=True, text=True, **kw
-    )
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -131,9 +127,7 @@ def run_workers(url: str, mode: str, keys: list[str], tmp_path: Path, n: int = 4
         return results
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+            stop(p, signal.SIGKILL)
 
 
 def test_concurrent_claims_never_share_a_key_and_miss_none(any_url, tmp_path):
@@ -324,37 +318,38 @@ def test_export_import_between_postgresql_and_sqlite(pg_server, tmp_path, fmt):
 # --- (f) what the user sees when the database cannot be used -------------------------------------
 
 
-def one_line_error(r: subprocess.CompletedProcess) -> str:
+def one_line_error(r: Ran | subprocess.CompletedProcess) -> str:
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
     assert r.stderr.startswith("leti: error: ")
     return r.stderr
 
 
-def test_cli_errors_are_one_line(pg_server, tmp_path):
+def test_cli_errors_are_one_line(pg_server, tmp_path, leti_cli):
     port = pg_server.port
-    err = one_line_error(leti("db", "status", "--db", "postgresql://postgres@127.0.0.1:1/leti"))
+    err = one_line_error(leti_cli("db", "status", "--db", "postgresql://postgres@127.0.0.1:1/leti"))
     assert "Connection refused" in err and "is the PostgreSQL server running" in err
     url = pg_server.url("postgres", PASSWORD_USER, "wrong")
-    err = one_line_error(leti("db", "status", "--db", url))
+    err = one_line_error(leti_cli("db", "status", "--db", url))
     assert "password authentication failed" in err and "wrong" not in err  # password hidden
     assert "check the user and password" in err
-    err = one_line_error(leti("db", "status", "--db", pg_server.url("no_such_db")))
+    err = one_line_error(leti_cli("db", "status", "--db", pg_server.url("no_such_db")))
     assert 'database "no_such_db" does not exist' in err
     assert f"createdb -h 127.0.0.1 -p {port} -U postgres no_such_db" in err
-    err = one_line_error(leti("db", "status", "--db", "postgresql://u@host:notaport/db"))
+    err = one_line_error(leti_cli("db", "status", "--db", "postgresql://u@host:notaport/db"))
     assert "not a database URL" in err
-    err = one_line_error(leti("db", "status", "--db", "mysql://u@localhost/leti"))
+    err = one_line_error(leti_cli("db", "status", "--db", "mysql://u@localhost/leti"))
     assert "'mysql' is not supported" in err
-    # without the driver (the postgres extra not installed)
+    # without the driver (the postgres extra not installed): a process of its own, since this
+    # one has imported psycopg already and only a fresh interpreter sees the PYTHONPATH
     fake = tmp_path / "no_psycopg" / "psycopg"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'psycopg'\")\n")
     env = {**os.environ, "PYTHONPATH": str(fake.parent)}
-    err = one_line_error(leti("db", "status", "--db", pg_server.url("postgres"), env=env))
+    err = one_line_error(leti_process("db", "status", "--db", pg_server.url("postgres"), env=env))
     assert "driver is not installed" in err and "pip install 'leti-view[postgres]'" in err
     # the right password works, and is not shown
-    r = leti("db", "status", "--db", pg_server.url("postgres", PASSWORD_USER, PASSWORD))
+    r = leti_cli("db", "status", "--db", pg_server.url("postgres", PASSWORD_USER, PASSWORD))
     assert r.returncode == 0 and PASSWORD not in r.stdout and "***" in r.stdout, r.stderr
 
 
@@ -374,14 +369,14 @@ def test_a_server_that_goes_away_is_a_leti_error(pg_server, pg_url):
     db.engine.dispose()
 
 
-def test_status_shows_active_leases(tmp_path):
+def test_status_shows_active_leases(tmp_path, leti_cli):
     url = str(tmp_path / "s.sqlite")
     db = open_db(url)
     db.claim(DEV, ["a", "b"], "lab-1:123", 60)
     db.claim(DEV, ["c"], "lab-2:456", 60)
     db.claim(DEV, ["d"], "gone:1", -1)  # expired: not shown
-    r = leti("db", "status", "--db", url)
+    r = leti_cli("db", "status", "--db", url)
     assert r.returncode == 0, r.stderr
     assert "leased now: 3 items, by lab-1:123 (2), lab-2:456 (1)" in r.stdout
-    s = json.loads(leti("db", "status", "--db", url, "--format", "json").stdout)
+    s = json.loads(leti_cli("db", "status", "--db", url, "--format", "json").stdout)
     assert s["devices"][DEV]["leases"] == {"count": 3, "owners": {"lab-1:123": 2, "lab-2:456": 1}}

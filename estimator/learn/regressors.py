@@ -26,9 +26,15 @@ BYTES_COLUMN = FEATURE_NAMES.index("log_bytes_total")
 
 def _design(X: np.ndarray, extra: tuple[int, ...] = ()) -> np.ndarray:
     """Roofline columns: a constant, FLOPs (plain and channel-tile padded), bytes moved, and
-    any ``extra`` feature columns (log1p-scaled, taken back to their scale)."""
-    flops, nbytes = np.expm1(X[:, FLOPS_COLUMNS]), np.expm1(X[:, BYTES_COLUMN])
-    return np.column_stack([np.ones(len(X)), flops, nbytes, np.expm1(X[:, list(extra)])])
+    any ``extra`` feature columns (log1p-scaled, taken back to their scale). A table narrower
+    than the feature table (scikit-learn's estimator checks) has the columns it holds."""
+    width = X.shape[1]
+    flops = [c for c in FLOPS_COLUMNS if c < width]
+    nbytes = [BYTES_COLUMN] if BYTES_COLUMN < width else []
+    more = [c for c in extra if c < width]
+    # built column by column as the compiled predictor builds it: the same bits
+    return np.column_stack([np.ones(len(X)), np.expm1(X[:, flops]), np.expm1(X[:, nbytes]),
+                            np.expm1(X[:, more])])  # fmt: skip
 
 
 class ResidualOverRoofline(RegressorMixin, BaseEstimator):
@@ -43,13 +49,26 @@ class ResidualOverRoofline(RegressorMixin, BaseEstimator):
         self.trees = trees
         self.extra = extra
 
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        # a roofline alone fits latencies shaped like a roofline, not arbitrary targets
+        tags.regressor_tags.poor_score = self.trees is None
+        # NaN features go where the trees send them; the roofline reads no NaN of real rows
+        tags.input_tags.allow_nan = self.trees is not None
+        return tags
+
+    def _finite(self) -> bool | str:
+        return "allow-nan" if self.trees is not None else True
+
     def _base(self, X: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(_design(X, self.extra) @ self.coef_, 1e-6))
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> ResidualOverRoofline:
         from scipy.optimize import nnls
+        from sklearn.utils.validation import validate_data
 
-        ms = np.exp(y)
+        X, y = validate_data(self, X, y, y_numeric=True, ensure_all_finite=self._finite())
+        ms = np.exp(np.clip(y, -700.0, 700.0))
         A = _design(X, self.extra)
         self.coef_, _ = nnls(A / ms[:, None], np.ones_like(ms))
         if not np.any(self.coef_):
@@ -60,6 +79,10 @@ class ResidualOverRoofline(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        from sklearn.utils.validation import check_is_fitted, validate_data
+
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite=self._finite())
         out = self._base(X)
         if self.trees_ is not None:
             out = out + self.trees_.predict(X)

@@ -108,6 +108,12 @@ def evaluate_transfer_profile(db: Database, device_id: str) -> dict[str, Any]:
         )
     out = evaluate_transfer(*rows)
     out["device"] = device_id
+    spread = [
+        r["std_us"] / r["mean_us"] * 100
+        for r in db.model_times(device_id)
+        if r["std_us"] is not None and r["mean_us"] > 0
+    ]
+    out["truth_spread_pct"] = median(spread) if spread else None
     return out
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..devices import DeviceSpec
 from ..graph import ModelGraph
 from ..predict.kernel_estimator import KernelEstimator
+from ..predict.transfer_estimator import TransferEstimator
 from ..render import RENDERERS, as_json, render
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def suite_times() -> dict[str, str]:
     return {suite: quoted(suite) for suite in ("smoke", "default")}
 
 
-def estimator_info(est: LatencyEstimator | KernelEstimator) -> dict[str, Any]:
+def estimator_info(est: LatencyEstimator | KernelEstimator | TransferEstimator) -> dict[str, Any]:
     """How accurate the estimator is by its own training report."""
     info: dict[str, Any] = {"device": est.device_id, "calibrated": est.calibrated}
     report = est.metadata.get("report", {})
@@ -86,14 +87,16 @@ def estimator_info(est: LatencyEstimator | KernelEstimator) -> dict[str, Any]:
         info["per_op"] = {r["op"]: r["metrics"] for r in ops}
     info["trained_at"] = est.metadata.get("trained_at")
     info["note"] = est.metadata.get("note")
-    if isinstance(est, KernelEstimator):
+    if isinstance(est, KernelEstimator | TransferEstimator):
         ev = report.get("evaluation", {})
-        info["kind"] = "kernels"
+        info["kind"] = est.kind
         info["networks"] = report.get("networks")
         info["network_mape"] = ev.get("scores", {}).get("leti", {}).get("mape")
         info["network_within_10"] = ev.get("scores", {}).get("leti", {}).get("within_10")
-        info["composition"] = est.composition.form
-        info["source"] = report.get("source")
+        info["composition"] = (
+            est.composition.form if isinstance(est, KernelEstimator) else est.transfer.form
+        )
+        info["source"] = report.get("source") or report.get("base")
         return info
     comp = est.composition
     info["networks"] = comp.networks
