@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from .graph.columns import ModelColumns
+from .graph.columns import ModelColumns, Shapes
 from .graph.nodes import ModelGraph, Node
+from .graph.schema_tables import ACTIVATIONS
 
 _OPTION_KEYS = (
     "kernel_h",
@@ -62,19 +63,15 @@ def op_record(node: Node) -> dict[str, Any]:
     }
 
 
-def _hwc(shape: list[int]) -> tuple[int, int, int]:
+def _hwc(s: Shapes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Height, width, channels, with a batch folded into the height: the kernels walk N*H rows
-    of pixels the same way, and training data is batch 1 (KNIFT runs 200 patches at once)."""
-    s = [max(int(d), 1) for d in shape]
-    if len(s) == 4:
-        return s[0] * s[1], s[2], s[3]
-    if len(s) == 3:
-        return s[0], s[1], s[2]
-    if len(s) == 2:
-        return s[0], 1, s[1]
-    if len(s) == 1:
-        return 1, 1, s[0]
-    return 1, 1, 1
+    of pixels the same way, and training data is batch 1 (KNIFT runs 200 patches at once).
+    Shapes of another rank than 1 to 4 count as 1 x 1 x 1."""
+    d, r = np.maximum(s.dims, 1).astype(float), s.rank
+    h = np.select([r == 4, r == 3, r == 2], [d[:, 0] * d[:, 1], d[:, 0], d[:, 0]], 1.0)
+    w = np.select([r == 4, r == 3], [d[:, 2], d[:, 1]], 1.0)
+    c = np.select([r == 4, r == 3, r == 2, r == 1], [d[:, 3], d[:, 2], d[:, 1], d[:, 0]], 1.0)
+    return h, w, c
 
 
 _ACT = {"NONE": 0, "RELU": 1, "RELU6": 2, "RELU_N1_TO_1": 3, "TANH": 4, "SIGN_BIT": 5}
@@ -120,31 +117,85 @@ TILES = (8, 16)
 
 
 # The per-node quantities the feature matrix is computed from, one array each; made from
-# stored records (training), from graph nodes or from the column reader (prediction).
-TABLE_KEYS = ("h", "w", "cin", "ho", "wo", "cout", "kernel", "stride", "dilation", "same",
-              "act", "flops", "macs", "params", "b_in", "b_w", "b_out", "n_inputs", "in2",
-              "scalar")  # fmt: skip
+# stored records (training) or from a model's columns (prediction), by the same rules.
+TABLE_KEYS = (
+    "h", "w", "cin", "ho", "wo", "cout", "kernel", "stride", "dilation", "same", "act", "flops",
+    "macs", "params", "b_in", "b_w", "b_out", "n_inputs", "in2", "scalar",
+)  # fmt: skip
 
 
 def table(recs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """The feature table of node records (:func:`op_record`'s dicts)."""
-    raw = np.empty((len(recs), len(TABLE_KEYS)))
-    for i, rec in enumerate(recs):
-        h, w, cin = _hwc(rec["in_shape"])
-        ho, wo, cout = _hwc(rec["out_shape"])
-        o = rec.get("options", {})
-        in2 = rec["in2_shape"]
-        raw[i] = (
-            h, w, cin, ho, wo, cout,
-            o.get("kernel_h", 1), o.get("stride_h", 1), o.get("dilation_h_factor", 1),
-            1.0 if o.get("padding", "SAME") == "SAME" else 0.0,
-            _ACT.get(o.get("fused_activation_function", "NONE"), 0),
-            rec["flops"], rec["macs"], rec["params"],
-            rec["bytes_in"], rec["bytes_w"], rec["bytes_out"], rec.get("n_inputs", 1),
-            np.log1p(np.prod(in2)) if in2 else 0.0,
-            1.0 if rec["params"] == 1 and rec["bytes_w"] <= 8 else 0.0,
-        )  # fmt: skip
-    return dict(zip(TABLE_KEYS, raw.T, strict=True))
+    opts = [r.get("options", {}) for r in recs]
+
+    def col(values: list[Any]) -> np.ndarray:
+        return np.array(values, float).reshape(len(recs))
+
+    return _table(
+        Shapes.of_lists([r["in_shape"] for r in recs]),
+        Shapes.of_lists([r["out_shape"] for r in recs]),
+        Shapes.of_lists([r["in2_shape"] for r in recs]),
+        kernel=col([o.get("kernel_h", 1) for o in opts]),
+        stride=col([o.get("stride_h", 1) for o in opts]),
+        dilation=col([o.get("dilation_h_factor", 1) for o in opts]),
+        same=col([o.get("padding", "SAME") == "SAME" for o in opts]),
+        act=col([_ACT.get(o.get("fused_activation_function", "NONE"), 0) for o in opts]),
+        **{k: col([r[key] for r in recs]) for k, key in _RECORD_COSTS.items()},
+        n_inputs=col([r.get("n_inputs", 1) for r in recs]),
+    )
+
+
+_RECORD_COSTS = {
+    "flops": "flops",
+    "macs": "macs",
+    "params": "params",
+    "b_in": "bytes_in",
+    "b_w": "bytes_w",
+    "b_out": "bytes_out",
+}
+_ACT_CODE = np.array([_ACT.get(a, 0) for a in ACTIVATIONS], float)  # by the schema's code
+
+
+def node_table(c: ModelColumns) -> dict[str, np.ndarray]:
+    """The feature table of a model's (or a batch's) columns, every node at once."""
+    a, k = c.attrs, c.costs
+
+    def given(values: np.ndarray, default: int) -> np.ndarray:  # -1: the node has no such option
+        return np.where(values >= 0, values, default).astype(float)
+
+    return _table(
+        c.inputs,
+        c.outputs,
+        c.second,
+        kernel=given(a.kernel_h, 1),
+        stride=given(a.stride, 1),
+        dilation=given(a.dilation, 1),
+        same=(a.padding <= 0).astype(float),
+        act=_ACT_CODE[a.act],
+        flops=k.flops,
+        macs=k.macs,
+        params=k.params,
+        b_in=k.b_in,
+        b_w=k.b_w,
+        b_out=k.b_out,
+        n_inputs=c.n_inputs,
+    )
+
+
+def _table(
+    first: Shapes, out: Shapes, second: Shapes, **per_node: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The table from the first activation input's, the first output's and the second
+    activation input's shapes, and the per-node quantities taken as they are."""
+    h, w, cin = _hwc(first)
+    ho, wo, cout = _hwc(out)
+    params, b_w = per_node["params"], per_node["b_w"]
+    got = dict(h=h, w=w, cin=cin, ho=ho, wo=wo, cout=cout, **per_node)
+    # the second operand's elements (none, or a scalar, whose shape is []: 0)
+    got["in2"] = np.where(second.rank > 0, np.log1p(second.elems.astype(float)), 0.0)
+    # a single weight value (x * 0.5): the fast path of a scalar operand
+    got["scalar"] = ((params == 1) & (b_w <= 8)).astype(float)
+    return {key: got[key] for key in TABLE_KEYS}
 
 
 def matrix(recs: list[dict[str, Any]]) -> np.ndarray:
@@ -179,38 +230,12 @@ def from_table(t: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def graph_columns(graph: ModelGraph) -> ModelColumns:
-    """A parsed graph's nodes as the columns prediction reads: those the column reader read
-    from the file as it was parsed, or (a graph whose shapes needed propagation) computed from
-    the nodes once and kept on the graph."""
-    if graph.columns is not None:
-        return graph.columns
-    nodes = graph.nodes
-    producer_of: dict[tuple[int, int], int] = {}
-    readers: dict[tuple[int, int], int] = {}
-    for i, n in enumerate(nodes):
-        for t in n.outputs:
-            producer_of[(n.subgraph, t.index)] = i
-        for t in n.inputs:
-            readers[(n.subgraph, t.index)] = readers.get((n.subgraph, t.index), 0) + 1
-    producer, single = np.full(len(nodes), -1), np.zeros(len(nodes), bool)
-    for i, n in enumerate(nodes):
-        acts = [t for t in n.inputs if not t.is_constant]
-        if acts:
-            key = (n.subgraph, acts[0].index)
-            producer[i] = producer_of.get(key, -1)
-            single[i] = readers.get(key, 0) == 1
-    out = ModelColumns(
-        kind=np.array([op_kind(n) for n in nodes], dtype=object),
-        op=np.array([n.op for n in nodes], dtype=object),
-        role=np.array([n.role for n in nodes], dtype=object),
-        subgraph=np.array([n.subgraph for n in nodes], int),
-        table=table([op_record(n) for n in nodes]),
-        cout=np.array(
-            [n.outputs[0].shape[-1] if n.outputs and n.outputs[0].shape else 0 for n in nodes],
-            float,
-        ),  # fmt: skip
-        producer=producer,
-        single_reader=single,
-    )
-    graph.columns = out
-    return out
+    """A parsed graph's nodes as the columns prediction reads, with their feature table."""
+    return with_table(graph.columns)
+
+
+def with_table(c: ModelColumns) -> ModelColumns:
+    """The columns, their feature table computed once (and kept) where it is not yet."""
+    if c.table is None:
+        c.table = node_table(c)
+    return c

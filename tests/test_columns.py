@@ -1,12 +1,13 @@
-"""The column reader (the prediction fast path) against the object reader: the same feature
-table, op kinds, roles and output channels on every model either can read; the schema tables
-it uses against the tflite package they were generated from."""
+"""The columns (the one structural decode, and the prediction fast path) against the Node
+objects made from them: the same feature table (from columns, and from node records), op
+kinds, roles and output channels; a batch read as one against each file read alone; the
+schema tables against the tflite package they were generated from."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from leti.estimator.features import op_kind, op_record, table
+from leti.estimator.features import node_table, op_kind, op_record, table
 from leti.estimator.generate import netgen, singles
 from leti.estimator.generate.suites import smoke
 from leti.estimator.graph import read_model
@@ -18,8 +19,10 @@ def same_as_object_reader(data: bytes) -> None:
     graph = read_model(data)
     cols = read_columns(data)
     expected = table([op_record(n) for n in graph.nodes])
+    got = node_table(cols)
+    assert list(got) == list(expected)
     for key, values in expected.items():
-        assert np.array_equal(values, cols.table[key], equal_nan=True), key
+        assert np.array_equal(values, got[key], equal_nan=True), key
     assert list(cols.kind) == [op_kind(n) for n in graph.nodes]
     assert list(cols.role) == [n.role for n in graph.nodes]
     cout = [n.outputs[0].shape[-1] if n.outputs and n.outputs[0].shape else 0
@@ -49,7 +52,7 @@ def test_converter_models(tf_model):
         same_as_object_reader(tf_model(name).read_bytes())
 
 
-def test_what_needs_shape_propagation_takes_the_object_path(tf_model):
+def test_what_needs_shape_propagation_is_read_alone(tf_model):
     with pytest.raises(Unsupported, match="shape propagation"):
         read_columns(tf_model("runtime_reshape").read_bytes())
     with pytest.raises(Unsupported):
@@ -73,17 +76,20 @@ def test_many_files_read_as_one_equal_each_read_alone(tf_model):
             assert isinstance(cols, Unsupported)
             continue
         assert not isinstance(cols, Unsupported)
-        for key, values in alone.table.items():
-            assert np.array_equal(values, cols.table[key], equal_nan=True), key
+        for key, values in node_table(alone).items():
+            assert np.array_equal(values, node_table(cols)[key], equal_nan=True), key
         for name in ("kind", "role", "subgraph", "cout", "producer", "single_reader"):
             assert np.array_equal(getattr(alone, name), getattr(cols, name)), name
     assert isinstance(got[2], Unsupported) and "shape propagation" in str(got[2])
     same_as_object_reader(nets[1])
-    # a parsed graph carries the columns read from its file; one whose shapes needed
-    # propagation has none (they are computed from its nodes when first predicted)
+    # a parsed graph carries the columns decoded from its file; one whose shapes needed
+    # propagation, the columns computed again from the propagated shapes
     parsed = read_model(nets[0]).columns
     assert parsed is not None and parsed.kind.tolist() == got[0].kind.tolist()
-    assert read_model(reshape).columns is None
+    graph = read_model(reshape)
+    expected = table([op_record(n) for n in graph.nodes])
+    for key, values in node_table(graph.columns).items():
+        assert np.array_equal(values, expected[key], equal_nan=True), key
 
 
 def test_schema_tables_match_the_tflite_package():

@@ -1,11 +1,13 @@
 """The graph every later stage works on: tensors, operator nodes and subgraphs of one model.
 
-Plain data, no parsing: :mod:`.reader` fills it from a .tflite file; features, estimates,
-the inspector and the viewer read it.
+Plain data, no parsing: :mod:`.reader` fills it from a .tflite file (the nodes from the
+column reader's arrays, when first read); features, estimates, the inspector and the viewer
+read it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -82,16 +84,27 @@ class Subgraph:
 
 @dataclass
 class ModelGraph:
+    """One model. ``columns`` are its nodes as the arrays prediction reads
+    (:class:`.columns.ModelColumns`), decoded from the file; ``nodes`` are made from them the
+    first time they are read (``make_nodes``), or given."""
+
     path: str
     size_bytes: int
     version: int
     description: str
     subgraphs: list[Subgraph]
-    nodes: list[Node]
     sha256: str
-    # every node as the arrays prediction reads (.columns.ModelColumns): filled from the file
-    # by the column reader as it is parsed, or from the nodes on a first prediction
     columns: Any = field(default=None, repr=False, compare=False)
+    make_nodes: Callable[[], list[Node]] | None = field(default=None, repr=False, compare=False)
+    given_nodes: list[Node] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def nodes(self) -> list[Node]:
+        if self.given_nodes is None:
+            assert self.make_nodes is not None, "a graph has its nodes or a way to make them"
+            self.given_nodes = self.make_nodes()
+            self.make_nodes = None  # and what it held (the file's bytes) with it
+        return self.given_nodes
 
     def totals(self) -> dict[str, int]:
         keys = ("macs", "flops", "bytes_activations_read", "bytes_weights_read", "bytes_written")

@@ -5,7 +5,8 @@ Converters leave shapes dynamic where a model computes them at run time: Keras' 
 stores the result as ``[1, 1]`` (signature ``[-1, -1]``), so a token MLP on 1024 rows would be
 priced as one row. Walking the operators in order with the shape rules of :mod:`.shapes`, and
 the values of the small integer tensors those computations carry, gives the shapes the
-runtime will see. Tensors whose shape changed are marked ``inferred``; costs are recomputed.
+runtime will see. Tensors whose shape changed are marked ``inferred``; the reader then
+computes the columns, and the nodes' costs, again from the new shapes.
 """
 
 from __future__ import annotations
@@ -15,24 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from . import costs
 from .dtypes import nbytes
 from .nodes import ModelGraph, Tensor
 from .shapes import ShapeError, output_shapes, output_values
-
-SHAPE_OPS = {"SHAPE"}
-
-
-def needed(graph: ModelGraph) -> bool:
-    """Worth resolving: a shape is computed at run time, or some tensor's size is unknown
-    beyond its batch dimension (a batch of -1 runs as the stored shape's, usually 1)."""
-    for node in graph.nodes:
-        if node.op in SHAPE_OPS:
-            return True
-        for t in node.inputs + node.outputs:
-            if any(d < 0 for d in t.shape) or any(d < 0 for d in t.shape_signature[1:]):
-                return True
-    return False
 
 
 def resolve(graph: ModelGraph) -> int:
@@ -43,7 +29,6 @@ def resolve(graph: ModelGraph) -> int:
         by_subgraph.setdefault(node.subgraph, []).append(node)
     for nodes in by_subgraph.values():
         values: dict[int, Any] = {}
-        touched = set()
         for node in nodes:
             for t in node.inputs:
                 if t.value is not None and t.index not in values:
@@ -60,11 +45,7 @@ def resolve(graph: ModelGraph) -> int:
                     values[t.index] = np.asarray(got[k])
                 if shape != t.shape and all(d >= 0 for d in shape):
                     _set_shape(t, shape)
-                    touched.add(id(node))
                     changed += 1
-        for node in nodes:  # consumers of a changed tensor move other bytes too
-            if id(node) in touched or any(t.inferred for t in node.inputs):
-                costs.apply(node)
     return changed
 
 

@@ -3,8 +3,8 @@ runtime's fusion and partitions, the composition — runs once per batch instead
 node: the fast path an architecture search takes (``LatencyEstimator.predict_totals``).
 
 Each model comes from its file through the column reader (:mod:`..graph.columns`), or, when
-it needs shape propagation or is already parsed, from its graph (``features.graph_columns``);
-both give the same columns (``tests/test_columns.py``).
+it needs shape propagation or is already parsed, from its graph; the feature table
+(:func:`..features.node_table`) is computed once for the whole batch.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Union
 
 import numpy as np
 
-from ..features import graph_columns
+from ..features import with_table
 from ..graph import ModelGraph, read_model
 from ..graph.coded import Coded
 from ..graph.columns import ModelColumns, Unsupported, read_many
@@ -56,21 +56,22 @@ class NodeBatch:
 
 def columns_of(models: list[ModelInput]) -> list[ModelColumns]:
     """Each model's columns: files through the column reader, all at once; parsed graphs,
-    and files that need shape propagation, through their graph."""
+    and files the batch leaves to be read alone (shape propagation), through their graph."""
     data: dict[int, bytes] = {}
     out: list[ModelColumns | None] = []
     for i, m in enumerate(models):
         if isinstance(m, ModelGraph):
-            out.append(graph_columns(m))
+            out.append(m.columns)
             continue
         out.append(None)
         try:
             data[i] = m if isinstance(m, bytes) else Path(m).read_bytes()
         except OSError:
-            out[i] = graph_columns(read_model(m))  # raises its one-line error
+            out[i] = read_model(m).columns  # raises its one-line error
     for i, got in zip(data, read_many(list(data.values())), strict=True):
-        out[i] = graph_columns(read_model(data[i], name=_label(models[i]))) if isinstance(
-            got, Unsupported) else got  # fmt: skip
+        if isinstance(got, Unsupported):
+            got = read_model(data[i], name=_label(models[i])).columns
+        out[i] = got
     return [c for c in out if c is not None]
 
 
@@ -79,25 +80,10 @@ def _label(model: ModelInput) -> str:
 
 
 def batch_of(parts: list[ModelColumns]) -> NodeBatch:
-    """One batch of the models' columns, in order."""
-    sizes = np.array([len(p.kind) for p in parts], np.int64)
+    """One batch of the models' columns, in order, with the batch's feature table."""
+    sizes = np.array([len(p) for p in parts], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    offset = np.repeat(starts[:-1], sizes)
-    cat = (lambda key: np.concatenate([getattr(p, key) for p in parts])) if parts else None
-    if not parts:
-        empty = np.zeros(0)
-        cols = ModelColumns(empty.astype(object), empty.astype(object), empty.astype(object),
-                            empty.astype(int), {}, empty, empty.astype(int),
-                            empty.astype(bool))  # fmt: skip
-    else:
-        assert cat is not None
-        producer = cat("producer")
-        cols = ModelColumns(
-            kind=cat("kind"), op=cat("op"), role=cat("role"), subgraph=cat("subgraph"),
-            table={k: np.concatenate([p.table[k] for p in parts]) for k in parts[0].table},
-            cout=cat("cout"), producer=np.where(producer >= 0, producer + offset, -1),
-            single_reader=cat("single_reader"),
-        )  # fmt: skip
+    cols = with_table(ModelColumns.concat(parts) if parts else ModelColumns.empty())
     return NodeBatch(cols, starts, np.repeat(np.arange(len(parts)), sizes))
 
 
