@@ -213,13 +213,16 @@ def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch, leti_cli):
     assert set(out["scores"]) == {"leti", "flops-proportional", "gsoc-conv-only"}
     for s in out["scores"].values():
         assert {"mape", "within_5", "within_10", "spearman"} <= set(s)
-    # each model timed once per round; the median of the round medians is what is kept
+    # each model timed once per round; the truth statistic of its rounds is what is kept
     monkeypatch.setenv("LETI_HOME", str(home))
     rows = {r["name"]: r for r in open_db().model_measurements(kind="user")}
     assert len(rows) == 3
     for m in out["models"]:
-        rounds = rows[Path(m["model"]).name]["stats"]["round_medians_ms"]
-        assert len(rounds) == 2 and m["measured_ms"] == pytest.approx(sum(rounds) / 2)
+        stats = rows[Path(m["model"]).name]["stats"]
+        rounds, p10s = stats["round_medians_ms"], stats["round_p10s_ms"]
+        assert len(rounds) == 2 and stats["statistic"] == "median of round p10s"
+        assert m["measured_ms"] == pytest.approx(sum(p10s) / 2)
+    assert out["truth"]["rounds"] == 2 and out["truth"]["repeatability"]["models"] == 3
     # measured now, recorded for next time
     again = leti_cli("evaluate", str(tf_model("conv_small")), "--format", "json", home=home)
     again = json.loads(again.stdout)

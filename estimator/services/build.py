@@ -100,7 +100,9 @@ def make_plan(
         sources.append(f"suite:{suite}")
     elif suite:
         configs += suite_configs(suite)
-        nets = [network_item(s) for s in netgen.suite_specs(suite)] + real.suite_items(suite)
+        # the real networks spread among the generated ones, as all networks among single ops
+        generated = [network_item(s) for s in netgen.suite_specs(suite)]
+        nets = interleave(generated, real.suite_items(suite))
         probes = [fusion_item(p) for p in sample_pairs(FUSION_PROBES.get(suite, 0), 31)]
         sources.append(f"suite:{suite}")
     for grid in grids or []:

@@ -6,7 +6,7 @@ so an accuracy figure means nothing without the truth's own repeatability beside
 candidate statistic (how a model's rounds become one number) is computed twice, once from the
 even rounds and once from the odd ones; the share of models whose two halves agree within
 ±10 % and ±5 % is how repeatable that statistic is here. Which statistic the truth uses is
-fixed (:data:`TRUTH_STATISTIC`, chosen by this measurement, see docs/results.md); every
+fixed (:data:`TRUTH_STATISTIC`, to be confirmed by bench/accuracy.py's table); every
 candidate's repeatability is reported so that choice stays checkable.
 """
 
@@ -34,9 +34,9 @@ STATISTICS: dict[str, Callable[[Rounds], float]] = {
     "trimmed mean of round medians": lambda r: _trimmed([m for m, _ in r]),
     "median of round p10s": lambda r: median(p for _, p in r),
 }
-# The least-disturbed runs say most about the model and least about its neighbours: on the
-# 2-core host the round p10s' median agreed with itself (even vs odd rounds) more often than
-# the round medians did (bench/accuracy.py, docs/results.md).
+# The least-disturbed runs say most about the model and least about its neighbours. Not yet
+# confirmed by a measurement here: bench/accuracy.py reports every candidate's repeatability,
+# and this choice stands only if that run shows it the most repeatable.
 TRUTH_STATISTIC = "median of round p10s"
 # Fewer models than this agreeing with themselves within ±10 %: the truth is too noisy to
 # judge an estimator at ±10 %.
