@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from pathlib import Path
 
@@ -35,6 +34,7 @@ def main() -> None:
     os.environ["LETI_HOME"] = a.home
     from leti.estimator.db import open_db
     from leti.estimator.devices.published import CITATION
+    from leti.estimator.services.evaluate import published_spread
     from leti.estimator.services.published import import_dataset
     from leti.estimator.services.transfer_train import (
         base_estimator,
@@ -54,12 +54,8 @@ def main() -> None:
         if len(set(data[3])) < 3:
             continue
         ev = evaluate_transfer(*data)
-        spread = [
-            r["std_us"] / r["mean_us"] * 100
-            for r in db.model_times(device)
-            if r["std_us"] is not None and r["mean_us"] > 0
-        ]
-        ev["truth_spread_pct"] = statistics.median(spread) if spread else None
+        spread = published_spread(db, device)
+        ev["truth_spread_pct"] = spread
         out[device] = ev
         s = ev["scores"]
         le, hr, fp = s["leti"], s["host-total-x-median-ratio"], s["flops-proportional"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ def main() -> None:
     from leti.estimator.db import open_db
     from leti.estimator.devices.published import CITATION
     from leti.estimator.devices.published import PHONES as FACTS
+    from leti.estimator.services.evaluate import published_spread
     from leti.estimator.services.kernel_train import cross_validate, profiled_models
     from leti.estimator.services.published import import_dataset
 
@@ -50,16 +50,12 @@ def main() -> None:
         start = time.time()
         models = profiled_models(db, device)
         cv = cross_validate(models)
-        spread = [
-            r["std_us"] / r["mean_us"] * 100
-            for r in db.model_times(device)
-            if r["std_us"] is not None and r["mean_us"] > 0
-        ]
+        spread = published_spread(db, device)
         s = cv["scores"]
         out["phones"][device] = {
             **{k: v for k, v in cv.items()},
             "seconds": time.time() - start,
-            "truth_spread_pct": statistics.median(spread),
+            "truth_spread_pct": spread,
         }
         le, sr, fp = (
             s["leti"],
@@ -81,7 +77,7 @@ def main() -> None:
                 sr["mape"],
                 fp["within_10"],
                 fp["mape"],
-                statistics.median(spread),
+                spread,
             ]
         )
         print(

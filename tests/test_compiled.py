@@ -12,6 +12,7 @@ from leti.estimator.graph import read_model
 from leti.estimator.learn.compile import compile_regressor
 from leti.estimator.learn.regressors import candidates
 from leti.estimator.predict.compiled import LazyCompiled, load, save
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +85,6 @@ def _regressors():
         ResidualOverRoofline(None),
         ResidualOverRoofline(ExtraTreesRegressor(n_estimators=5, random_state=0)),
     ]
-
-
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 
 @parametrize_with_checks(_regressors())

@@ -92,13 +92,24 @@ def truth(
     return Truth(measured, normalised, state, report(timed) if timed else None)
 
 
+def published_spread(db: Database, device_id: str) -> float | None:
+    """The truth's own spread for rows timed elsewhere (published, or profiled over adb): the
+    median over models of their run-to-run std / mean, in %; None when no row has a std."""
+    spread = [
+        r["std_us"] / r["mean_us"] * 100
+        for r in db.model_times(device_id)
+        if r["std_us"] is not None and r["mean_us"] > 0
+    ]
+    return median(spread) if spread else None
+
+
 def evaluate_transfer_profile(db: Database, device_id: str) -> dict[str, Any]:
     """A published phone's CPU: its models, each predicted by a transfer fitted without its
     family (recomputed now, from the host estimator in use), against two baselines."""
-    from .train import is_kernel_profile
+    from .train import require_imported
     from .transfer_train import base_estimator, evaluate_transfer, transfer_rows
 
-    is_kernel_profile(db, device_id)  # never imported: says how to import it
+    require_imported(db, device_id)
     rows = transfer_rows(db, device_id, base_estimator(db))
     if len(set(rows[3])) < 3:
         raise LetiError(
@@ -108,12 +119,7 @@ def evaluate_transfer_profile(db: Database, device_id: str) -> dict[str, Any]:
         )
     out = evaluate_transfer(*rows)
     out["device"] = device_id
-    spread = [
-        r["std_us"] / r["mean_us"] * 100
-        for r in db.model_times(device_id)
-        if r["std_us"] is not None and r["mean_us"] > 0
-    ]
-    out["truth_spread_pct"] = median(spread) if spread else None
+    out["truth_spread_pct"] = published_spread(db, device_id)
     return out
 
 
@@ -122,8 +128,6 @@ def evaluate_kernel_profile(db: Database, device_id: str) -> dict[str, Any]:
     predicted by what was learned without its family, against the two baselines; the truth's
     spread is each model's run-to-run std / mean. Training runs the same cross-validation
     (its intervals come from it): when the rows have not changed since, that run is reported."""
-    from statistics import median
-
     from ..predict.store import read_metadata
     from .kernel_train import check_enough, cross_validate, profiled_models, rows_hash
 
@@ -138,13 +142,8 @@ def evaluate_kernel_profile(db: Database, device_id: str) -> dict[str, Any]:
         out = cross_validate(models)
         out.pop("kernel_log_residuals", None)
         out["computed"] = "now"
-    spread = [
-        r["std_us"] / r["mean_us"] * 100
-        for r in db.model_times(device_id)
-        if r["std_us"] is not None and r["mean_us"] > 0
-    ]
     out["device"] = device_id
-    out["truth_spread_pct"] = median(spread) if spread else None
+    out["truth_spread_pct"] = published_spread(db, device_id)
     return out
 
 

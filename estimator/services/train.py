@@ -162,12 +162,17 @@ def is_kernel_profile(db: Database, device_id: str) -> bool:
     from ..devices.base import is_published
 
     if is_published(device_id):
-        if db.device(device_id) is None:
-            from .estimate import IMPORT_HINT
-
-            raise LetiError(f"{device_id} was never imported", IMPORT_HINT)
+        require_imported(db, device_id)
         return not is_transfer_profile(device_id)
     return db.time_counts().get(device_id, {}).get("kernels", 0) > 0
+
+
+def require_imported(db: Database, device_id: str) -> None:
+    """A published profile must be in the database: if not, say how to import it."""
+    if db.device(device_id) is None:
+        from .estimate import IMPORT_HINT
+
+        raise LetiError(f"{device_id} was never imported", IMPORT_HINT)
 
 
 def is_transfer_profile(device_id: str) -> bool:
@@ -196,7 +201,7 @@ def train_and_save(
     from ..predict.store import save
 
     if is_transfer_profile(device_id):
-        is_kernel_profile(db, device_id)  # never imported: says how to import it
+        require_imported(db, device_id)
         from .transfer_train import train_transfer
 
         test, treport = train_transfer(db, device_id, log)
