@@ -12,7 +12,13 @@ from leti.estimator.generate import netgen, singles
 from leti.estimator.generate.suites import smoke
 from leti.estimator.graph import read_model
 from leti.estimator.graph.column_heads import read_head
-from leti.estimator.graph.columns import Unsupported, read_columns, read_many
+from leti.estimator.graph.columns import (
+    ModelColumns,
+    Unsupported,
+    read_batch,
+    read_columns,
+    read_many,
+)
 
 
 def same_as_object_reader(data: bytes) -> None:
@@ -90,6 +96,25 @@ def test_many_files_read_as_one_equal_each_read_alone(tf_model):
     expected = table([op_record(n) for n in graph.nodes])
     for key, values in node_table(graph.columns).items():
         assert np.array_equal(values, expected[key], equal_nan=True), key
+
+
+def test_a_batch_read_joined_equals_its_files_read_alone_and_joined(tf_model):
+    kinds = (("resnet", 24, 3), ("mobilenet", 32, 1), (netgen.HEAVY, 16, 2))
+    nets = [netgen.build(dict(family=f, res=64, width=w, depth=3, seed=s, head=100, patch=8))
+            for f, w, s in kinds]  # fmt: skip
+    conv = tf_model("conv").read_bytes()
+    joined, sizes = read_batch([*nets, conv])
+    parts = [read_columns(n) for n in [*nets, conv]]
+    assert sizes.tolist() == [len(p) for p in parts]
+    expected = ModelColumns.concat(parts)
+    for key, values in node_table(expected).items():
+        assert np.array_equal(values, node_table(joined)[key], equal_nan=True), key
+    for name in ("kind", "role", "subgraph", "cout", "producer", "single_reader"):
+        assert np.array_equal(getattr(expected, name), getattr(joined, name)), name
+    # a file the batch does not take: no joined read (read_many then says which and why)
+    assert read_batch([nets[0], tf_model("runtime_reshape").read_bytes()]) is None
+    assert read_batch([nets[0], b"not a model"]) is None
+    assert read_batch([]) is None
 
 
 def test_schema_tables_match_the_tflite_package():

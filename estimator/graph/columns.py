@@ -315,6 +315,24 @@ def read_columns(data: bytes) -> ModelColumns:
     return got
 
 
+def read_batch(models: list[bytes]) -> tuple[ModelColumns, np.ndarray] | None:
+    """Every model's columns as one, model after model, and each model's node count; None
+    when the batch does not take every file (then :func:`read_many` says which and why). An
+    architecture search's candidates all pass, and their columns are used joined as read:
+    cutting them per model only for the batch to join them again costs ~10 % of its rate."""
+    if not models:
+        return None
+    try:
+        heads = []
+        for data in models:
+            _identify(data)
+            heads.append(read_head(data))
+        d = _decode(FlatArrays.joined(models, [h.holes for h in heads]), heads, batch=True)
+    except Exception:  # noqa: BLE001  (read_many reads them again, each for its reason)
+        return None
+    return d.columns, np.bincount(d.node_file, minlength=len(models))
+
+
 def read_many(models: list[bytes]) -> list[ModelColumns | Unsupported]:
     """The columns of each model, or why it must be read on its own. The files' metadata is
     read as one (see :mod:`.flatarrays`): every step — fields of every table, roles, shapes,

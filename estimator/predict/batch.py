@@ -20,7 +20,7 @@ import numpy as np
 from ..features import with_table
 from ..graph import ModelGraph, read_model
 from ..graph.coded import Coded
-from ..graph.columns import ModelColumns, Unsupported, read_many
+from ..graph.columns import ModelColumns, Unsupported, read_batch, read_many
 
 ModelInput = Union[str, Path, bytes, ModelGraph]  # noqa: UP007 (a runtime alias on 3.10)
 
@@ -52,6 +52,18 @@ class NodeBatch:
         for r in roles:
             out |= self.cols.role == r
         return out
+
+
+def batch_for(models: list[ModelInput]) -> NodeBatch:
+    """One batch of the models, in order: files that the column reader takes all at once are
+    used as read (no per-model columns), anything else goes through :func:`columns_of`."""
+    if models and all(isinstance(m, bytes) for m in models):
+        got = read_batch(models)  # type: ignore[arg-type]
+        if got is not None:
+            cols, sizes = got
+            starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+            return NodeBatch(with_table(cols), starts, np.repeat(np.arange(len(models)), sizes))
+    return batch_of(columns_of(models))
 
 
 def columns_of(models: list[ModelInput]) -> list[ModelColumns]:

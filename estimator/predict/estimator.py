@@ -24,7 +24,7 @@ import numpy as np
 from ..features import from_table, graph_columns, op_kind
 from ..graph import ModelGraph, Node, read_model
 from ..ops import FREE_ROLES, SAME_COMPUTATION
-from .batch import Coded, ModelInput, NodeBatch, batch_of, columns_of, distinct_rows
+from .batch import Coded, ModelInput, NodeBatch, batch_for, batch_of, distinct_rows
 from .composition import Composition, NodeFacts
 from .results import Lazy, ModelEstimate, NodeEstimate
 from .runtime import Runtime
@@ -218,7 +218,7 @@ class LatencyEstimator:
         :mod:`.batch`). Totals are computed for all at once; a model's per-node estimates
         and notes are built only when its ``nodes`` are first read."""
         with _gc_paused():
-            done = self._run(batch_of(columns_of(models)))
+            done = self._run(batch_for(models))
             return [self._estimate(done, i, _graph_of(m), _path_of(m))
                     for i, m in enumerate(models)]  # fmt: skip
 
@@ -228,7 +228,7 @@ class LatencyEstimator:
         out: list[np.ndarray] = []
         with _gc_paused():
             for part in _chunks(models, chunk):
-                out.append(self._run(batch_of(columns_of(part))).totals)
+                out.append(self._run(batch_for(part)).totals)
         return np.concatenate(out) if out else np.zeros(0)
 
     def _run(self, batch: NodeBatch) -> _Done:
