@@ -35,12 +35,9 @@ STATISTICS: dict[str, Callable[[Rounds], float]] = {
     "median of round p10s": lambda r: median(p for _, p in r),
 }
 # Chosen by measurement, by the rule declared before it was run (the most repeatable stands):
-# bench/accuracy.py on 2026-12-02 (25 models, 8 rounds, 2-core AMD EPYC), even rounds against
-# odd, within ±5 % / worst gap: median of round medians 92 % / 6.0 %, trimmed mean of round
-# medians the same, median of round p10s 80 % / 8.3 %, minimum of round medians 68 % / 24.5 %.
-# The p10s, the first choice, lost: the least-disturbed runs of a round are too few to agree.
-# A quieter rerun (2026-12-03) had all four at 100 % within ±5 % (worst gaps 3.1-3.6 %): ties
-# on a quiet machine, so the noisy day's ranking decides.
+# on a noisy day it agreed with itself within ±5 % for 92 % of the models, the p10s (the first
+# choice) for 80 %; on a quiet day all four tie. The figures, with dates: docs/guide.md,
+# "leti evaluate".
 TRUTH_STATISTIC = "median of round medians"
 # Fewer models than this agreeing with themselves within ±10 %: the truth is too noisy to
 # judge an estimator at ±10 %.
