@@ -11,7 +11,7 @@ import json
 from common import RESULTS, ROOT
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-ORDER = ["phones", "accuracy", "phone_cpus", "speed", "viewer", "build"]
+ORDER = ["phones", "accuracy", "cold_layers", "phone_cpus", "speed", "viewer", "build"]
 
 
 def render() -> str:

@@ -404,3 +404,39 @@ def test_grouped_folds_never_share_a_family():
         held = {families[i] for i in test}
         train = {families[i] for i in range(len(families)) if i not in set(test)}
         assert len(held) == 1 and not held & train
+
+
+def test_cold_cache_column_is_offered_only_with_cold_timings_and_found_when_real():
+    """bench/cold_layers.py's test of issue 21: a per-node cold-cache extra, gated by the
+    network's weights, is a candidate column only when asked for, and CV finds it when the
+    truth has it (here: networks over 8 MB pay 1.5x each node's cold extra)."""
+    from leti.estimator.learn import composition
+    from leti.estimator.learn.composition import Network
+    from leti.estimator.predict.composition import NodeFacts, column
+
+    assert not any(c.startswith("cold") for _, cols in composition.candidates(False)
+                   for c in cols)  # fmt: skip
+    rng = np.random.default_rng(1)
+    nets = []
+    for fam in "abcde":
+        for _ in range(10):
+            n = int(rng.integers(10, 80))
+            raw = rng.uniform(0.01, 1.0, n)
+            total = rng.uniform(10.0, 40.0) if rng.random() < 0.5 else rng.uniform(4.5, 7.5)
+            w = rng.uniform(0.0, 1.0, n)
+            w *= total / w.sum()  # between 4 and 8 MB, or well over 8
+            cold = raw * rng.uniform(0.0, 1.0, n)
+            f = NodeFacts(raw=raw, costed=np.ones(n, bool),
+                          cls=np.array(["conv"] * n, dtype=object), cout=np.full(n, 64.0),
+                          weights_mb=w, act_mb=np.full(n, 0.1), cpu=np.zeros(n, bool),
+                          boundary=np.zeros(n, bool), cold=cold)  # fmt: skip
+            big = w.sum() > 8.0
+            truth = (raw + 1.5 * cold * big).sum()
+            nets.append(Network(f, float(truth * rng.uniform(0.99, 1.01)), fam))
+    small = next(n.facts for n in nets if n.facts.weights_mb.sum() <= 8.0)
+    assert not column("cold:8", small).any() and column("cold", small).any()
+    comp = composition.fit(nets, floor_ms=0.001, cold=True)
+    assert "cold:8" in comp.columns
+    assert dict(zip(comp.columns, comp.coef, strict=True))["cold:8"] == pytest.approx(1.5, rel=0.1)
+    with pytest.raises(KeyError, match="cold-cache timings"):
+        column("cold", NodeFacts(**{**small.__dict__, "cold": None}))

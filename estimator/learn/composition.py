@@ -36,10 +36,13 @@ class Network:
     family: str
 
 
-def candidates(gpu: bool) -> list[tuple[str, list[str]]]:
+COLD = (None, "cold", *(f"cold:{mb:g}" for mb in CACHES_MB))
+
+
+def candidates(gpu: bool, cold: bool = False) -> list[tuple[str, list[str]]]:
     out = []
-    for (base, cols), thin, spill, act in itertools.product(
-        BASES.items(), THIN, (None, *CACHES_MB), (None, *ACTIVATIONS_MB)
+    for (base, cols), thin, spill, act, cc in itertools.product(
+        BASES.items(), THIN, (None, *CACHES_MB), (None, *ACTIVATIONS_MB), COLD if cold else (None,)
     ):
         columns = list(cols)
         name = [base]
@@ -52,6 +55,9 @@ def candidates(gpu: bool) -> list[tuple[str, list[str]]]:
         if act:
             columns.append(f"act:{act:g}")
             name.append(f"activations over {act:g} MB")
+        if cc:
+            columns.append(cc)
+            name.append("cold-cache extra" + (f" in networks over {cc[5:]} MB" if cc[5:] else ""))
         if gpu:
             columns += ["cpu", "boundaries"]
             name.append("GPU/CPU partitions")
@@ -84,13 +90,15 @@ def _groups(families: Sequence[str]) -> list[np.ndarray]:
     return [np.array([i]) for i in range(len(families))]
 
 
-def fit(networks: list[Network], floor_ms: float, gpu: bool = False) -> Composition:
+def fit(
+    networks: list[Network], floor_ms: float, gpu: bool = False, cold: bool = False
+) -> Composition:
     """The composition chosen by leave-one-family-out cross-validation, refitted on all."""
     if len(networks) < MIN_NETWORKS:
         return _scale_only(networks)
     M = np.array([n.measured_ms for n in networks])
     families = [n.family for n in networks]
-    cands = candidates(gpu)
+    cands = candidates(gpu, cold)
     every = sorted({c for _, cols in cands for c in cols})
     sums = np.array([design(every, n.facts).sum(axis=0) for n in networks])
     col = {c: i for i, c in enumerate(every)}

@@ -68,6 +68,9 @@ class NodeFacts:
     boundary: np.ndarray  # bool: it starts a new GPU/CPU partition
 
     segment: np.ndarray | None = None  # per node, its model (a batch of several); None: one
+    # per node, what it costs beyond ``raw`` with its weights evicted from cache (ms); None:
+    # no cold-cache timings (bench/cold_layers.py tests whether they help)
+    cold: np.ndarray | None = None
 
     @classmethod
     def of(cls, batch: NodeBatch, raw: np.ndarray, costed: np.ndarray,
@@ -120,6 +123,14 @@ def column(name: str, f: NodeFacts) -> np.ndarray:
         return f.raw * (f.act_mb > float(arg))
     if kind == "spill":
         return spilled(f.weights_mb, float(arg), f.segment)
+    if kind == "cold":
+        if f.cold is None:
+            raise KeyError("composition column 'cold' needs cold-cache timings")
+        if not arg:
+            return f.cold
+        seg = np.zeros(len(f.raw), np.int64) if f.segment is None else f.segment
+        total = np.bincount(seg, f.weights_mb)[seg] if len(seg) else f.weights_mb
+        return f.cold * (total > float(arg))
     if name == "cpu":
         return f.raw * f.cpu
     if name == "boundaries":
