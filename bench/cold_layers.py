@@ -51,20 +51,13 @@ def llc_bytes() -> int:
 def time_pair(data: bytes, flush: np.ndarray, runs: int = 11) -> tuple[float, float]:
     """(warm, cold) median ms of one model, runs alternating warm and cold."""
     from ai_edge_litert.interpreter import Interpreter
+    from leti.estimator.devices.host import fill_inputs
     from leti.estimator.logs import native_stderr
 
     with native_stderr():
         it = Interpreter(model_content=data, num_threads=1)
         it.allocate_tensors()
-    rng = np.random.default_rng(0)
-    inputs = []
-    for d in it.get_input_details():
-        if np.issubdtype(d["dtype"], np.floating):
-            v = rng.standard_normal(d["shape"]).astype(d["dtype"])
-        else:
-            v = np.ones(d["shape"], d["dtype"])
-        it.set_tensor(d["index"], v)
-        inputs.append((d["index"], v))
+    inputs = fill_inputs(it)  # the build's inputs, kept to set again after each flush
     for _ in range(3):
         it.invoke()
     clock = time.perf_counter_ns
@@ -169,7 +162,6 @@ def main() -> int:
     base = learn.fit(networks, floor)
     with_cold = learn.fit(networks, floor, cold=True)
     rb, rc = base.report, with_cold.report
-    real = sorted({n.family for n in networks if not n.family.startswith("gen")})
     data = {
         "home": str(args.home), "device": device, "sampled_ops": len(timed),
         "timing_s": timing_s, "llc_bytes": llc_bytes(),
@@ -180,7 +172,7 @@ def main() -> int:
         "without": {k: rb[k] for k in ("form", "cv_mape", "cv_within_10")},
         "with": {k: rc[k] for k in ("form", "cv_mape", "cv_within_10")},
         "with_candidates": rc["candidates"][:5], "families": len(set(n.family for n in networks)),
-        "networks": len(networks), "real_families": len(real),
+        "networks": len(networks),
     }  # fmt: skip
     kept = rc["cv_mape"] < rb["cv_mape"] and "cold" in rc["form"]
     verdict = (

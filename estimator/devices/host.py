@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from typing import Any
 
 from ..errors import LetiError
 from ..logs import native_stderr
@@ -24,6 +25,27 @@ def litert_version() -> str:
         return version("ai-edge-litert")
     except Exception:
         return "unknown"
+
+
+def fill_inputs(interp: Any) -> list[tuple[int, Any]]:
+    """Set every input of ``interp`` (seeded normals for floats, zeros for bools, ones for
+    integers: an op cut out of a model may read an integer input as a shape or an index) and
+    return them as (tensor index, value), for callers that set them again."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    out = []
+    for d in interp.get_input_details():
+        shape, dtype = d["shape"], d["dtype"]
+        if np.issubdtype(dtype, np.floating):
+            value = rng.standard_normal(shape).astype(dtype)
+        elif dtype == np.bool_:
+            value = np.zeros(shape, dtype)
+        else:
+            value = np.ones(shape, dtype)
+        interp.set_tensor(d["index"], value)
+        out.append((d["index"], value))
+    return out
 
 
 class HostDevice:
@@ -75,7 +97,6 @@ class HostDevice:
 
     def measure(self, model: bytes, runs: int | None = None) -> Timing:
         """Median-stable timing of one model; ``runs`` forces an exact run count."""
-        import numpy as np
         from ai_edge_litert.interpreter import Interpreter
 
         try:
@@ -87,16 +108,7 @@ class HostDevice:
             raise LetiError(
                 f"the interpreter cannot run this model: {msg[-1] if msg else exc}"
             ) from None
-        rng = np.random.default_rng(0)
-        for d in interp.get_input_details():
-            shape, dtype = d["shape"], d["dtype"]
-            if np.issubdtype(dtype, np.floating):
-                value = rng.standard_normal(shape).astype(dtype)
-            elif dtype == np.bool_:
-                value = np.zeros(shape, dtype)
-            else:
-                value = np.ones(shape, dtype)
-            interp.set_tensor(d["index"], value)
+        fill_inputs(interp)
         invoke = interp.invoke
         try:  # an op cut out of a model may need input values we cannot know (a shape)
             invoke()

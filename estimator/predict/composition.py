@@ -94,13 +94,19 @@ class NodeFacts:
         )  # fmt: skip
 
 
+def network_weights_mb(weights_mb: np.ndarray, segment: np.ndarray | None = None) -> np.ndarray:
+    """Per node, the weight megabytes of its whole network (``segment``: each node's network,
+    when several are stacked)."""
+    seg = np.zeros(len(weights_mb), np.int64) if segment is None else segment
+    return np.bincount(seg, weights_mb)[seg] if len(seg) else weights_mb
+
+
 def spilled(weights_mb: np.ndarray, cache_mb: float,
             segment: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
     """Per node, the weight megabytes it misses in a cache of ``cache_mb`` inside its network
     (which cycles through all the network's weights) beyond what it missed timed alone (its
     own weights only). ``segment``: each node's network, when several are stacked."""
-    seg = np.zeros(len(weights_mb), np.int64) if segment is None else segment
-    total = np.bincount(seg, weights_mb)[seg] if len(seg) else weights_mb
+    total = network_weights_mb(weights_mb, segment)
     inside = weights_mb * np.where(total > cache_mb, 1.0 - cache_mb / np.maximum(total, 1e-30),
                                    0.0)  # fmt: skip
     alone = weights_mb * np.where(weights_mb > cache_mb,
@@ -128,9 +134,7 @@ def column(name: str, f: NodeFacts) -> np.ndarray:
             raise KeyError("composition column 'cold' needs cold-cache timings")
         if not arg:
             return f.cold
-        seg = np.zeros(len(f.raw), np.int64) if f.segment is None else f.segment
-        total = np.bincount(seg, f.weights_mb)[seg] if len(seg) else f.weights_mb
-        return f.cold * (total > float(arg))
+        return f.cold * (network_weights_mb(f.weights_mb, f.segment) > float(arg))
     if name == "cpu":
         return f.raw * f.cpu
     if name == "boundaries":
