@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -247,3 +248,37 @@ def test_transfer_cross_validation_never_sees_the_held_out_family():
             assert ma["predicted_ms"] == pytest.approx(mb["predicted_ms"], rel=1e-9)
         else:
             assert ma["predicted_ms"] != pytest.approx(mb["predicted_ms"], rel=1e-6)
+
+
+def test_transfer_finds_the_activation_traffic_a_phone_pays_and_charges_it_node_by_node():
+    """A phone whose memory costs it 0.2 ms per activation megabyte: cross-validation picks a
+    form with that term and recovers it; without such a cost in the truth, no form charges
+    one; the carried estimate adds it to exactly the nodes that move activations."""
+    from leti.estimator.learn import transfer as tl
+    from leti.estimator.predict.results import ModelEstimate, NodeEstimate
+    from leti.estimator.predict.transfer_estimator import TransferEstimator
+
+    rng = np.random.default_rng(1)
+    families = [f"f{i % 5}" for i in range(30)]
+    rows = [
+        tl.model_columns({"conv": float(rng.uniform(2, 20)), "elementwise": 0.5},
+                         int(rng.integers(20, 200)), float(rng.uniform(1, 80)))
+        for _ in families
+    ]  # fmt: skip
+    with_act = [1.5 * r["all"] + 0.2 * r["act"] + 0.3 for r in rows]
+    t = tl.fit(rows, with_act, families)
+    assert "act" in t.columns and t.per_act_mb_ms == pytest.approx(0.2, rel=1e-3)
+    without = [1.5 * r["all"] + 0.3 for r in rows]
+    assert tl.fit(rows, without, families).per_act_mb_ms == pytest.approx(0.0, abs=1e-6)
+
+    def node(i: int, ms: float, act: int, source: str) -> NodeEstimate:
+        return NodeEstimate(0, i, "CONV_2D", ms, (ms * 0.9, ms * 1.1), 0.0, source,
+                            act_bytes=act)  # fmt: skip
+
+    nodes = [node(0, 2.0, 4_000_000, "learned"), node(1, 0.0, 9_000_000, "free")]
+    host = ModelEstimate("m", "host", 3.0, (2.0, 4.0), nodes)
+    base = SimpleNamespace(device_id="host/x/t1", metadata={})  # only named in the summary
+    phone = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host)  # type: ignore[arg-type]
+    a, free = phone.nodes
+    assert a.ms == pytest.approx(2.0 * t.scale_of("conv") + t.per_node_ms + 0.2 * 4, rel=1e-3)
+    assert "4 MB of activations" in a.note and free.ms == 0.0

@@ -4,14 +4,18 @@ what the phone measured end to end.
 The published phones give end-to-end CPU times of the zoo's models on several core sets and
 no per-op time. The host estimator prices every node of the same models; a phone's core runs
 each op class (convolutions, depthwise convolutions, dense layers, element-wise ops, pooling,
-layout) at its own speed relative to the host's, so
+layout) at its own speed relative to the host's, and a phone's memory is far slower against its
+cores than a desktop's, so the activations every node reads and writes cost it time the host's
+estimate does not scale with:
 
-    phone_ms ~= overhead + sum_class scale_class * host_ms(nodes of that class) [+ per-node cost]
+    phone_ms ~= overhead + sum_class scale_class * host_ms(nodes of that class)
+                [+ per-node cost] [+ cost per MB of activations moved]
 
-fitted by relative least squares, every term non-negative. Its form (one scale; one scale per
-class; either with a per-node cost) is chosen by cross-validation grouped by model family, the
-simplest within one standard error of the best; the interval comes from the out-of-family
-residuals.
+fitted by relative least squares, every term non-negative. Its form (one scale or one scale per
+class; each with or without a per-node cost and an activation-traffic cost) is chosen by
+cross-validation grouped by model family, the simplest within one standard error of the best;
+the interval comes from the out-of-family residuals. The activation term is what lifted the
+published CPU profiles' out-of-family scores most (docs/guide.md, bench/phone_cpus.py).
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ FORMS = {
     "one scale, per node": ["all", "nodes"],
     "class scales": list(OP_CLASSES),
     "class scales, per node": [*OP_CLASSES, "nodes"],
+    "one scale, per activation MB": ["all", "act"],
+    "one scale, per node, per activation MB": ["all", "nodes", "act"],
+    "class scales, per activation MB": [*OP_CLASSES, "act"],
+    "class scales, per node, per activation MB": [*OP_CLASSES, "nodes", "act"],
 }
 
 
@@ -53,12 +61,22 @@ class Transfer:
     def per_node_ms(self) -> float:
         return dict(zip(self.columns, self.coef, strict=True)).get("nodes", 0.0)
 
+    @property
+    def per_act_mb_ms(self) -> float:
+        """What one megabyte of activations a node reads and writes costs on the phone (0 in
+        forms without that term, and in transfers trained before it existed)."""
+        return dict(zip(self.columns, self.coef, strict=True)).get("act", 0.0)
 
-def model_columns(by_class_ms: dict[str, float], nodes: int) -> dict[str, float]:
-    """A model's columns: host ms per op class, in all, and its costed node count."""
+
+def model_columns(
+    by_class_ms: dict[str, float], nodes: int, act_mb: float = 0.0
+) -> dict[str, float]:
+    """A model's columns: host ms per op class, in all, its costed node count and the
+    activation megabytes its costed nodes read and write."""
     out = {c: float(by_class_ms.get(c, 0.0)) for c in OP_CLASSES}
     out["all"] = float(sum(out.values()))
     out["nodes"] = float(nodes)
+    out["act"] = float(act_mb)
     return out
 
 
@@ -71,7 +89,7 @@ def _solve(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _design(rows: Sequence[dict[str, float]], columns: list[str]) -> np.ndarray:
-    return np.array([[r[c] for c in columns] for r in rows])
+    return np.array([[r.get(c, 0.0) for c in columns] for r in rows])
 
 
 def _folds(families: Sequence[str]) -> list[np.ndarray]:

@@ -301,7 +301,9 @@ class LatencyEstimator:
                 interval_ms=(v * math.exp(raw.lo[k]), v * math.exp(raw.hi[k])) if v else (0.0, 0.0),
                 share=v / total if total > 0 else 0.0, source=source,
                 gpu_unsupported=bool(done.cpu[k]), fused_activation=node.fused_activation,
-                flops=node.flops, note=notes[i] or self._note(node, raw.source[k]),
+                flops=node.flops,
+                act_bytes=node.bytes_activations_read + node.bytes_written,
+                note=notes[i] or self._note(node, raw.source[k]),
             ))  # fmt: skip
         return out
 

@@ -55,6 +55,7 @@ class NodeEstimate:
     gpu_unsupported: bool = False
     fused_activation: str = "NONE"
     flops: int = 0
+    act_bytes: int = 0  # activations read and written: a phone's CPU pays them (transfer)
     note: str = ""
     kernel: str | None = None  # the delegate kernel it starts or is linked into (GPU profiles)
 

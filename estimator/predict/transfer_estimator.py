@@ -1,6 +1,7 @@
 """A phone's CPU priced by transfer from the host: every node as the host estimator prices it,
 scaled by what one host millisecond of its op class costs on the phone
-(:mod:`..learn.transfer`), plus the fitted per-node and per-run costs."""
+(:mod:`..learn.transfer`), plus the fitted per-node, per-activation-megabyte and per-run
+costs."""
 
 from __future__ import annotations
 
@@ -56,11 +57,22 @@ class TransferEstimator:
         for n in host.nodes:
             costed = n.source not in ("free", "fused")
             scale = t.scale_of(op_class(n.op))
-            ms = n.ms * scale + (t.per_node_ms if costed else 0.0)
-            lo, hi = (n.interval_ms[0] * scale, n.interval_ms[1] * scale) if costed else (0, 0)
+            extra = t.per_node_ms + t.per_act_mb_ms * n.act_bytes / 1e6 if costed else 0.0
+            ms = n.ms * scale + extra
+            lo, hi = (
+                (n.interval_ms[0] * scale + extra, n.interval_ms[1] * scale + extra)
+                if costed
+                else (0, 0)
+            )
+            moved = (
+                f", + {t.per_act_mb_ms * n.act_bytes / 1e3:.3g} µs for its "
+                f"{n.act_bytes / 1e6:.3g} MB of activations"
+                if t.per_act_mb_ms and n.act_bytes
+                else ""
+            )
             note = (
                 f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
-                f"ms of {op_class(n.op)} ops costs on this phone's CPU"
+                f"ms of {op_class(n.op)} ops costs on this phone's CPU{moved}"
                 if costed
                 else n.note
             )

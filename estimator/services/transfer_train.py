@@ -48,14 +48,15 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
             continue
         est = base.predict(zoo.graph(r["model"]))
         by_class: dict[str, float] = defaultdict(float)
-        costed = 0
+        costed, act = 0, 0
         for n in est.nodes:
             if n.source in ("free", "fused"):
                 continue
             by_class[op_class(n.op)] += n.ms
             costed += 1
+            act += n.act_bytes
         names.append(r["model"])
-        rows.append(tl.model_columns(by_class, costed))
+        rows.append(tl.model_columns(by_class, costed, act / 1e6))
         measured.append(r["mean_us"] / 1000)
         families.append(zoo.family(r["model"]))
         flops.append(float(est.nodes and sum(n.flops for n in est.nodes)))
@@ -82,7 +83,7 @@ def evaluate_transfer(
         tr = [i for i in range(len(y)) if train[i]]
         form, _ = tl.choose([rows[i] for i in tr], y[train], fam[train])
         columns = tl.FORMS[form]
-        X = np.array([[r[c] for c in columns] for r in rows])
+        X = tl._design(rows, columns)
         coef = tl._solve(X[train], y[train])
         held[test] = np.maximum(coef[0] + X[test] @ coef[1:], 1e-9)
         ratio[test] = host[test] * np.median(y[train] / host[train])
