@@ -43,6 +43,26 @@ def test_the_corpus_is_shipped_broad():
     assert params * 4 > 90e6
 
 
+def test_a_stored_skeleton_is_compact_and_restores_the_zeroed_flatbuffer_old_ones_too():
+    """The database's skeleton leaves the zeroed weight spans out (a 100 MB network restores
+    without inflating 100 MB of zeros); restoring gives the byte-exact zeroed flatbuffer, and
+    the plain zlib skeletons of older databases restore as before."""
+    import zlib
+
+    from leti.estimator import zoo
+    from leti.estimator.graph.skeleton import MAGIC, fill, restore, skeleton
+
+    name = _smallest_shipped(224)
+    zeroed = zoo.skeleton(name, 224)
+    full = fill(zeroed, seed=1)
+    stored = skeleton(full)
+    assert stored.startswith(MAGIC) and len(stored) < len(zlib.compress(zeroed, 6))
+    assert restore(stored) == zeroed
+    assert restore(zlib.compress(zeroed, 6)) == zeroed  # a database from before the format
+    with pytest.raises(zlib.error):
+        restore(stored[:-8])  # cut short: an error, never a silently different graph
+
+
 def test_a_skeleton_filled_is_the_same_graph_with_weights():
     from leti.estimator import zoo
     from leti.estimator.graph import read_model

@@ -10,6 +10,7 @@ all zero, which a runtime could take a sparse path on) stand in for trained ones
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections.abc import Iterator
 
@@ -37,18 +38,65 @@ def _large_buffers(data: bytes) -> Iterator[tuple[int, int, int]]:
             yield i, start, size
 
 
+# A compact skeleton: MAGIC, the flatbuffer's length, the zeroed spans (start, size), then the
+# bytes outside them zlib-compressed. Inflating a plain zlib skeleton writes every zero of a
+# 100 MB model again (~0.1 s each: a third of training on the default suite); restoring a
+# compact one writes only the structure. Databases written before it hold plain zlib
+# skeletons, which ``restore`` still reads.
+MAGIC = b"LSKH"
+_HEAD = struct.Struct("<4sQI")
+_SPAN = struct.Struct("<QQ")
+
+
+def _spans(data: bytes) -> list[tuple[int, int]]:
+    """The large buffers' (start, end), sorted, overlapping ones merged."""
+    out: list[list[int]] = []
+    for start, end in sorted((s, s + n) for _i, s, n in _large_buffers(data)):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(a, b) for a, b in out]
+
+
 def skeleton(data: bytes, compress: bool = True) -> bytes:
-    """The skeleton of a .tflite file, zlib-compressed unless ``compress`` is false (a zip
-    archive of many compresses them itself)."""
-    out = bytearray(data)
-    for _i, start, size in _large_buffers(data):
-        out[start : start + size] = bytes(size)
-    return zlib.compress(bytes(out), 6) if compress else bytes(out)
+    """The skeleton of a .tflite file: compact and compressed, or, with ``compress`` false, the
+    whole flatbuffer with its large buffers zeroed (a zip archive of many compresses them
+    itself)."""
+    spans = _spans(data)
+    if not compress:
+        out = bytearray(data)
+        for start, end in spans:
+            out[start:end] = bytes(end - start)
+        return bytes(out)
+    kept, at = [], 0
+    for start, end in spans:
+        kept.append(data[at:start])
+        at = end
+    kept.append(data[at:])
+    head = _HEAD.pack(MAGIC, len(data), len(spans))
+    return (
+        head + b"".join(_SPAN.pack(a, b - a) for a, b in spans) + zlib.compress(b"".join(kept), 6)
+    )
 
 
 def restore(blob: bytes) -> bytes:
     """The skeleton's flatbuffer (weights zero), ready for the graph reader."""
-    return zlib.decompress(blob)
+    if not blob.startswith(MAGIC):
+        return zlib.decompress(blob)  # a plain zlib skeleton (databases from before MAGIC)
+    _magic, length, n = _HEAD.unpack_from(blob)
+    at = _HEAD.size
+    spans = [_SPAN.unpack_from(blob, at + i * _SPAN.size) for i in range(n)]
+    kept = zlib.decompress(blob[at + n * _SPAN.size :])
+    parts, src, dst = [], 0, 0
+    for start, size in spans:
+        parts += [kept[src : src + start - dst], bytes(size)]  # bytes(n): lazily zeroed pages
+        src += start - dst
+        dst = start + size
+    parts.append(kept[src:])
+    if len(kept) - src != length - dst:
+        raise ValueError("a compact skeleton whose spans do not add up to its length")
+    return b"".join(parts)
 
 
 def buffer_types(data: bytes) -> dict[int, int]:

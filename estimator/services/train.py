@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..db import Database
@@ -28,6 +30,10 @@ from . import drift
 # (56 single ops of 43 types, 3 networks) is the least that is accepted.
 MIN_MEASUREMENTS = 30
 MIN_NETWORKS = 3
+# Training times nothing, so it may use every core (a 2-core machine: both); below
+# PARALLEL_FROM single-op rows (the smoke suite) starting worker processes costs more than it saves.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+PARALLEL_FROM = 500
 
 
 class TooLittleData(LetiError):
@@ -39,13 +45,23 @@ def measured_networks(
 ) -> list[tuple[ModelGraph, float, str]]:
     """The generated networks measured on a device, read back from their stored skeletons
     (nothing is regenerated), with their measured ms and family."""
-    out = []
-    for n in db.model_measurements(device_id, kind="generated"):
+
+    def read(n: dict[str, Any]) -> ModelGraph | Exception:
         try:
-            graph = read_model(restore(n["graph"]), n["name"])
+            return read_model(restore(n["graph"]), n["name"])
         except Exception as exc:  # no skeleton (an older database) or an unreadable one
+            return exc
+
+    rows = db.model_measurements(device_id, kind="generated")
+    # zlib releases the GIL: a real 100 MB skeleton takes ~0.1 s to inflate, so the cores
+    # share the inflating (order kept)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        graphs = list(pool.map(read, rows))
+    out = []
+    for n, graph in zip(rows, graphs, strict=True):
+        if isinstance(graph, Exception):
             if say:
-                say(f"network {n['name']} left out: {type(exc).__name__}: {exc}")
+                say(f"network {n['name']} left out: {type(graph).__name__}: {graph}")
             continue
         out.append((graph, n["median_ms"], (n["spec"] or {}).get("family", "unknown")))
     return out
@@ -61,6 +77,20 @@ def normalised(refs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[d
         else:
             out.append({**r, "median_ms": r["median_ms"] / f, "drift": f})
     return out
+
+
+def _fit_op_types(kinds: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """Every op kind's regressor. The kinds are independent: with enough rows they are fitted
+    in worker processes, largest first (threads would hold each other up on the GIL); every
+    fit is seeded, so the result is the one a single process gives."""
+    kinds = sorted(kinds, key=lambda k: -len(k[1]))
+    if WORKERS > 1 and sum(len(r) for _, r in kinds) >= PARALLEL_FROM:
+        from joblib import Parallel, delayed
+
+        fitted = Parallel(n_jobs=WORKERS)(delayed(fit_op_type)(op, r) for op, r in kinds)
+    else:
+        fitted = [fit_op_type(op, r) for op, r in kinds]
+    return {op: f for (op, _), f in zip(kinds, fitted, strict=True)}
 
 
 def check_enough(device_id: str, rows: list[dict[str, Any]], networks: int) -> None:
@@ -91,11 +121,12 @@ def train(
         by_op[r["op_type"]].append(r)
     op_models: dict[str, OpModel] = {}
     reports = []
+    fits = _fit_op_types([(op, r) for op, r in by_op.items() if len(r) >= MIN_SAMPLES])
     for op, op_rows in sorted(by_op.items()):
         if len(op_rows) < MIN_SAMPLES:
             say(f"{op}: {len(op_rows)} sample(s), priced analytically")
             continue
-        model, rep = fit_op_type(op, op_rows)
+        model, rep = fits[op]
         op_models[op] = model
         reports.append(rep)
         m = rep["metrics"]
