@@ -14,6 +14,7 @@ import numpy as np
 from .graph.columns import ModelColumns, Shapes
 from .graph.nodes import ModelGraph, Node
 from .graph.schema_tables import ACTIVATIONS
+from .ops import GROUPED_CONV
 
 _OPTION_KEYS = (
     "kernel_h",
@@ -33,11 +34,17 @@ QUANTIZED_DTYPES = ("INT8", "UINT8", "INT16")
 
 def op_kind(node: Node) -> str:
     """What a node is measured and learned as: its op type, with ``:INT8`` when it runs an
-    integer kernel (an int8 convolution costs something else than a float one)."""
+    integer kernel (an int8 convolution costs something else than a float one), and
+    ``CONV_2D:GROUPED`` for a float convolution with groups > 1 (another kernel again).
+    ``graph.columns`` computes the same kinds for whole batches of models."""
     acts = [t for t in node.inputs if not t.is_constant]
     if (acts and acts[0].dtype in QUANTIZED_DTYPES and node.op not in ("QUANTIZE", "DEQUANTIZE")
             and not node.is_custom):  # fmt: skip
         return f"{node.op}:INT8"
+    if node.op == "CONV_2D" and len(node.inputs) > 1:
+        x, w = node.inputs[0].shape, node.inputs[1].shape
+        if len(x) == 4 and len(w) == 4 and 0 < w[3] < x[3]:
+            return GROUPED_CONV
     return node.op
 
 
@@ -108,6 +115,7 @@ FEATURE_NAMES = (
     "log_channel_ratio",
     "log_in2_elems",
     "scalar_operand",
+    "log_group_width",
 )
 
 # SIMD kernels compute output channels in tiles (8 or 16 floats on AVX2, slices of 4 on a
@@ -225,6 +233,9 @@ def from_table(t: dict[str, np.ndarray]) -> np.ndarray:
         t["in2"],
         # x * 0.5 runs on a fast path; x * per-channel constant on a thin map does not
         t["scalar"],
+        # input channels each output sums over (a convolution's cin / groups: 1 for a
+        # depthwise one written as a grouped CONV_2D, which takes another kernel path)
+        lg(macs / np.maximum(ho * wo * cout * t["kernel"] ** 2, 1)),
     ]  # fmt: skip
     return np.stack(cols, axis=1)
 

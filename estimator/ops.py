@@ -12,6 +12,10 @@ from __future__ import annotations
 
 # MediaPipe's transposed convolution: stride and padding sit in opaque custom options.
 TRANSPOSE_CONV_CUSTOM = "CUSTOM:Convolution2DTransposeBias"
+# A float CONV_2D with groups > 1 (its filter sees a fraction of the input channels): its own op
+# kind, since it costs what its grouped computation costs (a 7x7 one with groups = channels:
+# as much as the same depthwise convolution, 17x what the CONV_2D regressor priced it).
+GROUPED_CONV = "CONV_2D:GROUPED"
 
 # Ops that only turn stored constants into the form the kernels use. A delegate (and the CPU
 # runtime, at prepare time) does this once, so they cost nothing per inference.

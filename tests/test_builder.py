@@ -53,6 +53,32 @@ def only(data: bytes):
     return node
 
 
+def test_a_grouped_convolution_is_its_own_op_kind_regenerated_from_a_model_and_priced_apart():
+    """A float CONV_2D with groups > 1 (Keras's ConvNeXt writes its 7x7 depthwise layers so)
+    costs what its grouped computation costs, not a dense convolution's rate per MAC: the
+    node reader and the column reader both call it CONV_2D:GROUPED, its configuration is read
+    back from the node, and on the real runtime it takes about what the same depthwise
+    convolution takes, several times a dense convolution's time per MAC."""
+    from leti.estimator.devices.host import HostDevice
+    from leti.estimator.graph.columns import read_columns
+
+    p = dict(h=32, w=32, cin=96, cout=96, groups=96, k=7, s=1)
+    grouped = singles.build(OpConfig("CONV_2D:GROUPED", p))
+    node = next(n for n in read_model(grouped).nodes if n.op == "CONV_2D")
+    assert op_kind(node) == "CONV_2D:GROUPED" and node.macs == 32 * 32 * 96 * 49
+    assert "CONV_2D:GROUPED" in list(read_columns(grouped).kind)
+    assert singles.from_node(node).params == {**p, "padding": "same"}
+    dense_p = dict(h=32, w=32, cin=96, cout=96, k=3, s=1)
+    dense = singles.build(OpConfig("CONV_2D", dense_p))
+    dense_node = next(n for n in read_model(dense).nodes if n.op == "CONV_2D")
+    assert op_kind(dense_node) == "CONV_2D"
+    depthwise = singles.build(OpConfig("DEPTHWISE_CONV_2D", dict(h=32, w=32, cin=96, k=7, s=1)))
+    host = HostDevice(threads=1)
+    g, dw, d = (host.measure(m).median_ms for m in (grouped, depthwise, dense))
+    assert 0.5 < g / dw < 2.0
+    assert g / node.macs > 3 * d / dense_node.macs
+
+
 def test_options_are_what_was_asked():
     conv = only(singles.build(OpConfig("CONV_2D", dict(h=20, w=20, cin=8, cout=16, k=3, s=2,
                                                        padding="valid", act="relu6"))))  # fmt: skip

@@ -24,8 +24,9 @@ class Net(ModelBuilder):
     # --- convolutions and products ---------------------------------------------------------
 
     def conv(self, x: int, cout: int, k: int = 3, s: int = 1, padding: str = "same",
-             act: str | None = None, d: int = 1) -> int:  # fmt: skip
-        w = self.weights([cout, k, k, self.channels(x)], scale=1 / np.sqrt(k * k * 8))
+             act: str | None = None, d: int = 1, groups: int = 1) -> int:  # fmt: skip
+        """CONV_2D; ``groups`` > 1: each filter sees cin / groups input channels."""
+        w = self.weights([cout, k, k, self.channels(x) // groups], scale=1 / np.sqrt(k * k * 8))
         b = self.weights([cout], scale=0.05)
         opts = dict(padding=padding.upper(), stride_h=s, stride_w=s, dilation_h_factor=d,
                     dilation_w_factor=d, fused_activation_function=_act(act))  # fmt: skip

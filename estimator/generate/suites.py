@@ -80,6 +80,7 @@ _TOKENS = dict(t=64, cin=64)
 # One small configuration of every op kind a generator exists for.
 SMALL: dict[str, dict[str, Any]] = {
     "FULLY_CONNECTED": dict(cin=256, cout=128),
+    "CONV_2D:GROUPED": dict(h=16, w=16, cin=32, cout=32, groups=32, k=7, s=1),
     "TRANSPOSE_CONV": dict(h=8, w=8, cin=16, cout=16, k=3, s=2),
     "BATCH_MATMUL": dict(b=2, m=64, k=32, n=64, adj_y=1),
     "ADD": _MAP,
@@ -164,6 +165,9 @@ DEFAULT_COUNTS = {
     "ADD:INT8": 15,
     "QUANTIZE": 10,
     "DEQUANTIZE": 10,
+    # new kinds go last: the samples of the kinds above stay what they were (one seeded
+    # stream), so a database built before measures only the new ones
+    "CONV_2D:GROUPED": 100,
 }
 
 

@@ -33,8 +33,8 @@ class Coded:
         return self.isin((name,))
 
     def base_op(self) -> list[str]:
-        """Each distinct kind's op type ("CONV_2D:INT8" is a CONV_2D)."""
-        return [n.removesuffix(":INT8") for n in self.names]
+        """Each distinct kind's op type ("CONV_2D:INT8" and "CONV_2D:GROUPED" are CONV_2Ds)."""
+        return [n.removesuffix(":INT8").removesuffix(":GROUPED") for n in self.names]
 
     def map(self, f: Callable[[str], Any], dtype: Any = object) -> np.ndarray:
         """``f`` of every node's name, computed once per distinct name."""

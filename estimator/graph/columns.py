@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import PAD_MERGING_OPS, TRANSPOSE_CONV_CUSTOM, WEIGHT_PREP_OPS
+from ..ops import GROUPED_CONV, PAD_MERGING_OPS, TRANSPOSE_CONV_CUSTOM, WEIGHT_PREP_OPS
 from . import costs
 from .coded import Coded
 from .column_heads import Head, Malformed, Unsupported, read_head
@@ -647,6 +647,11 @@ def _structure(
     quant = (a0 >= 0) & _QUANT[t.type_index(np.maximum(a0, 0))] & ~custom
     quant &= ~ops.isin(["QUANTIZE", "DEQUANTIZE"])
     kind[quant] = [f"{o}:INT8" for o in op[quant]]
+    # a float convolution whose filter sees a fraction of the input channels (groups > 1, as
+    # Keras writes ConvNeXt's and ResNeXt's): its own kind (ops.GROUPED_CONV)
+    w = operands.second
+    grouped = ops.eq("CONV_2D") & ~quant & (t.rank_of(a0) == 4) & (t.rank_of(w) == 4)
+    kind[grouped & (t.dim(a0, 3) > t.dim(w, 3)) & (t.dim(w, 3) > 0)] = GROUPED_CONV
     readers = np.bincount(inputs.tensor, minlength=t.count)
     producer_of = np.full(t.count, -1)
     producer_of[outputs.tensor] = outputs.node
