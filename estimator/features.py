@@ -127,8 +127,8 @@ TILES = (8, 16)
 # The per-node quantities the feature matrix is computed from, one array each; made from
 # stored records (training) or from a model's columns (prediction), by the same rules.
 TABLE_KEYS = (
-    "h", "w", "cin", "ho", "wo", "cout", "kernel", "stride", "dilation", "same", "act", "flops",
-    "macs", "params", "b_in", "b_w", "b_out", "n_inputs", "in2", "scalar",
+    "h", "w", "cin", "ho", "wo", "cout", "kernel", "kernel_w", "stride", "dilation", "same",
+    "act", "flops", "macs", "params", "b_in", "b_w", "b_out", "n_inputs", "in2", "scalar",
 )  # fmt: skip
 
 
@@ -144,6 +144,7 @@ def table(recs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
         Shapes.of_lists([r["out_shape"] for r in recs]),
         Shapes.of_lists([r["in2_shape"] for r in recs]),
         kernel=col([o.get("kernel_h", 1) for o in opts]),
+        kernel_w=col([o.get("kernel_w", o.get("kernel_h", 1)) for o in opts]),
         stride=col([o.get("stride_h", 1) for o in opts]),
         dilation=col([o.get("dilation_h_factor", 1) for o in opts]),
         same=col([o.get("padding", "SAME") == "SAME" for o in opts]),
@@ -176,6 +177,7 @@ def node_table(c: ModelColumns) -> dict[str, np.ndarray]:
         c.outputs,
         c.second,
         kernel=given(a.kernel_h, 1),
+        kernel_w=given(a.kernel_w, 1),
         stride=given(a.stride, 1),
         dilation=given(a.dilation, 1),
         same=(a.padding <= 0).astype(float),
@@ -235,7 +237,7 @@ def from_table(t: dict[str, np.ndarray]) -> np.ndarray:
         t["scalar"],
         # input channels each output sums over (a convolution's cin / groups: 1 for a
         # depthwise one written as a grouped CONV_2D, which takes another kernel path)
-        lg(macs / np.maximum(ho * wo * cout * t["kernel"] ** 2, 1)),
+        lg(macs / np.maximum(ho * wo * cout * t["kernel"] * t["kernel_w"], 1)),
     ]  # fmt: skip
     return np.stack(cols, axis=1)
 

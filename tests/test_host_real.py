@@ -59,8 +59,12 @@ def test_a_stored_skeleton_is_compact_and_restores_the_zeroed_flatbuffer_old_one
     assert stored.startswith(MAGIC) and len(stored) < len(zlib.compress(zeroed, 6))
     assert restore(stored) == zeroed
     assert restore(zlib.compress(zeroed, 6)) == zeroed  # a database from before the format
-    with pytest.raises(zlib.error):
-        restore(stored[:-8])  # cut short: an error, never a silently different graph
+    # damaged anywhere (cut short, a span moved): an error, never a silently different graph
+    moved = bytearray(stored)
+    moved[len(MAGIC) + 16] ^= 1  # the first span's start
+    for bad in (stored[:-8], bytes(moved), stored[:10]):
+        with pytest.raises(ValueError):
+            restore(bad)
 
 
 def test_a_skeleton_filled_is_the_same_graph_with_weights():

@@ -69,14 +69,19 @@ def _solve(X: np.ndarray, M: np.ndarray, columns: list[str], floor_ms: float) ->
     """Relative least squares (every network counts alike, whatever its size), with the
     intercept (invoke) and every scale non-negative; ``nodes`` may go down to -floor_ms, since
     each single-op timing pays one runtime call that a whole network pays once."""
-    from scipy.optimize import nnls
+    from scipy.optimize import lsq_linear, nnls
 
     A = np.column_stack([np.ones(len(M)), X]) / M[:, None]
+    b = np.ones(len(M))
     lower = np.array([0.0] + [-floor_ms if c == "nodes" else 0.0 for c in columns])
     # every bound is a lower one: shifted by it, the problem is non-negative least squares,
     # whose active-set solver is exact and far faster than a general bounded one (the form
-    # search solves some 17,000 of these)
-    return nnls(A, np.ones(len(M)) - A @ lower)[0] + lower
+    # search solves some 17,000 of these); where it gives up (some scipy releases stop at an
+    # iteration limit on near-collinear columns), the bounded solver answers instead
+    try:
+        return nnls(A, b - A @ lower)[0] + lower
+    except (RuntimeError, ValueError, np.linalg.LinAlgError):
+        return lsq_linear(A, b, bounds=(lower, np.inf)).x
 
 
 def _predict(X: np.ndarray, coef: np.ndarray) -> np.ndarray:

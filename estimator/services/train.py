@@ -32,7 +32,8 @@ MIN_MEASUREMENTS = 30
 MIN_NETWORKS = 3
 # Training times nothing, so it may use every core (a 2-core machine: both); below
 # PARALLEL_FROM single-op rows (the smoke suite) starting worker processes costs more than it saves.
-WORKERS = max(1, min(4, os.cpu_count() or 1))
+WORKERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                       else os.cpu_count() or 1))  # fmt: skip
 PARALLEL_FROM = 500
 
 
@@ -53,8 +54,8 @@ def measured_networks(
             return exc
 
     rows = db.model_measurements(device_id, kind="generated")
-    # zlib releases the GIL: a real 100 MB skeleton takes ~0.1 s to inflate, so the cores
-    # share the inflating (order kept)
+    # a skeleton's restore (graph.skeleton) inflates and copies outside the GIL: the cores
+    # share that part of reading (order kept)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         graphs = list(pool.map(read, rows))
     out = []
@@ -82,7 +83,8 @@ def normalised(refs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[d
 def _fit_op_types(kinds: list[tuple[str, list[dict[str, Any]]]]) -> dict[str, Any]:
     """Every op kind's regressor. The kinds are independent: with enough rows they are fitted
     in worker processes, largest first (threads would hold each other up on the GIL); every
-    fit is seeded, so the result is the one a single process gives."""
+    fit is seeded, so the result is the one a single process gives (to rounding: workers cap
+    OpenMP at their share of the cores)."""
     kinds = sorted(kinds, key=lambda k: -len(k[1]))
     if WORKERS > 1 and sum(len(r) for _, r in kinds) >= PARALLEL_FROM:
         from joblib import Parallel, delayed
