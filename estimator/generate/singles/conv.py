@@ -84,7 +84,7 @@ def _conv_from_node(node: Node) -> Params | None:
 def _conv(net: Net, p: Params) -> None:
     x = net.input(in_shape(p))
     net.output(net.conv(x, p["cout"], p["k"], p.get("s", 1), p.get("padding", "same"),
-                        p.get("act"), p.get("d", 1)))  # fmt: skip
+                        p.get("act"), p.get("d", 1), p.get("groups", 1)))  # fmt: skip
 
 
 # --- CONV_2D:GROUPED (groups > 1) ---------------------------------------------------------------
@@ -131,11 +131,8 @@ def _grouped_from_node(node: Node) -> Params | None:
     return p
 
 
-@single("CONV_2D:GROUPED", _grouped_sample, _grouped_size, _grouped_from_node)
-def _grouped(net: Net, p: Params) -> None:
-    x = net.input(in_shape(p))
-    net.output(net.conv(x, p["cout"], p["k"], p.get("s", 1), p.get("padding", "same"),
-                        p.get("act"), p.get("d", 1), p["groups"]))  # fmt: skip
+# built as CONV_2D is (its parameters carry the groups)
+single("CONV_2D:GROUPED", _grouped_sample, _grouped_size, _grouped_from_node)(_conv)
 
 
 # --- DEPTHWISE_CONV_2D --------------------------------------------------------------------------
