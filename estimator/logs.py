@@ -48,3 +48,23 @@ def native_stderr() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def keep_python_stderr() -> None:
+    """Point ``sys.stderr`` at a copy of descriptor 2, for a process in which one thread runs
+    :func:`native_stderr` while another prints: the viewer's warm-up thread silences the
+    descriptor for a moment as it creates each interpreter, and a "stopped" or error line the
+    main thread printed in that moment went to /dev/null with the native lines. For the rest of
+    the process; once is enough."""
+    if verbose() or getattr(sys.stderr, "_leti_copy", False):
+        return
+    try:
+        sys.stderr.flush()
+        fd = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no real stderr: nothing to keep
+        return
+    copy = open(  # noqa: SIM115 - lives as long as the process
+        fd, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace"
+    )
+    copy._leti_copy = True  # type: ignore[attr-defined]
+    sys.stderr = copy

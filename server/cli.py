@@ -118,7 +118,7 @@ def stop_on_signals() -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from leti.estimator.services.viewer import demo_model, open_model
+    from leti.estimator.services.viewer import demo_model, keep_python_stderr, open_model
     from werkzeug.serving import make_server
 
     from .app import ViewerState, create_app
@@ -162,6 +162,7 @@ def serve(args: argparse.Namespace) -> int:
     print("press Ctrl-C to stop", flush=True)
     try:
         # Warm the estimator (or the uncalibrated micro-benchmark) while the browser starts.
+        keep_python_stderr()  # the warm-up thread silences native lines on descriptor 2
         with signals_deferred():
             threading.Thread(target=_warm, args=(state,), daemon=True).start()
         if not args.no_browser:

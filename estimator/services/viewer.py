@@ -9,13 +9,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..graph import ModelGraph, read_model
-from ..logs import set_verbose
+from ..logs import keep_python_stderr, set_verbose
 from .estimate import Estimator
 
 if TYPE_CHECKING:  # the database (SQLAlchemy) is imported only when the viewer opens one
     from ..db import Database
 
-__all__ = ["Estimator", "ModelGraph", "demo_model", "open_database", "open_model", "set_verbose"]
+__all__ = [
+    "Estimator",
+    "ModelGraph",
+    "demo_model",
+    "keep_python_stderr",
+    "open_database",
+    "open_model",
+    "set_verbose",
+]
 
 
 def open_model(source: str | Path | bytes, name: str | None = None) -> ModelGraph:
