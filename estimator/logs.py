@@ -11,8 +11,10 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from typing import TextIO
 
 _ENV = "LETI_VERBOSE"
+_python_stderr: TextIO | None = None  # the copy keep_python_stderr made, once made
 
 
 def set_verbose(on: bool) -> None:
@@ -56,15 +58,15 @@ def keep_python_stderr() -> None:
     descriptor for a moment as it creates each interpreter, and a "stopped" or error line the
     main thread printed in that moment went to /dev/null with the native lines. For the rest of
     the process; once is enough."""
-    if verbose() or getattr(sys.stderr, "_leti_copy", False):
+    global _python_stderr
+    if verbose() or sys.stderr is _python_stderr:  # verbose, done, or no stderr (both None)
         return
     try:
         sys.stderr.flush()
         fd = os.dup(2)
     except (OSError, ValueError, AttributeError):  # no real stderr: nothing to keep
         return
-    copy = open(  # noqa: SIM115 - lives as long as the process
+    _python_stderr = open(  # noqa: SIM115 - lives as long as the process
         fd, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8", errors="backslashreplace"
     )
-    copy._leti_copy = True  # type: ignore[attr-defined]
-    sys.stderr = copy
+    sys.stderr = _python_stderr

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 
+from conftest import stop
 from leti.server.cli import is_loopback
 
 VIEW = [sys.executable, "-m", "leti.server.cli"]
@@ -21,12 +22,6 @@ def start(*args):
     m = re.search(r"(http://\S+)", line)
     assert m, (line, proc.stderr.read() if proc.poll() is not None else "")
     return proc, m.group(1)
-
-
-def stopped(proc: subprocess.Popen) -> tuple[int, str]:
-    """The exit status and the whole stderr of a viewer that was sent a signal."""
-    _, err = proc.communicate(timeout=20)
-    return proc.returncode, err
 
 
 def test_serves_neutralised_netron_and_stops_on_ctrl_c(tf_model):
@@ -84,8 +79,8 @@ def test_stops_on_sigint_even_when_started_with_it_ignored(tf_model):
                             preexec_fn=_ignore_sigint)  # fmt: skip
     try:
         assert "http://" in proc.stdout.readline()
-        proc.send_signal(signal.SIGINT)
-        rc, err = stopped(proc)
+        rc = stop(proc, signal.SIGINT, timeout=20)
+        err = proc.stderr.read()
         assert rc == 0 and "Traceback" not in err, err
     finally:
         proc.kill()
@@ -100,8 +95,8 @@ def test_sigint_or_sigterm_at_once_after_the_url_stop_without_a_traceback(tf_mod
         )  # fmt: skip
         try:
             assert "http://" in proc.stdout.readline()
-            proc.send_signal(sig)  # while the warm-up thread and the server start
-            rc, err = stopped(proc)
+            rc = stop(proc, sig, timeout=20)  # while the warm-up thread and the server start
+            err = proc.stderr.read()
             assert rc == 0 and "Traceback" not in err and "stopped" in err, (sig, rc, err)
         finally:
             proc.kill()
