@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ipaddress
 import logging
-import signal
 import sys
 import threading
 import webbrowser
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from leti.estimator.errors import LetiError
@@ -69,7 +67,7 @@ def is_loopback(host: str) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from leti.estimator.services.viewer import set_verbose
+    from leti.estimator.services.viewer import set_verbose, stop_on_signals
 
     args = build_parser().parse_args(argv)
     set_verbose(args.verbose)
@@ -84,41 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while the body runs; one that came meanwhile is raised
-    after it. ``Thread.start()`` waits on a Condition, and a KeyboardInterrupt raised between
-    its lock's release and re-acquire ends in ``RuntimeError: release unlocked lock`` and a
-    traceback instead of a clean stop (seen about once in 150 starts stopped at once)."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: nothing to hold back
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def _interrupt(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def stop_on_signals() -> None:
-    """Stop on SIGINT and SIGTERM whatever the parent left: a shell starts background jobs with
-    SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own, so
-    Ctrl-C or ``kill -INT`` would never stop the server."""
-    if threading.current_thread() is not threading.main_thread():
-        return  # only the main thread may set handlers (an embedding program's choice)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _interrupt)
-
-
 def serve(args: argparse.Namespace) -> int:
-    from leti.estimator.services.viewer import demo_model, keep_python_stderr, open_model
+    from leti.estimator.services.viewer import (
+        demo_model,
+        keep_python_stderr,
+        open_model,
+        signals_deferred,
+    )
     from werkzeug.serving import make_server
 
     from .app import ViewerState, create_app
@@ -177,8 +147,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _warm(state) -> None:
-    if hasattr(signal, "pthread_sigmask"):  # started with them held back: a runtime's child
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # must not inherit that
+    from leti.estimator.services.viewer import let_signals_through
+
+    let_signals_through()  # started with them held back: a runtime's child must not inherit that
     try:
         state.estimator(state.device)
     except Exception as exc:  # the page reports it on its own request

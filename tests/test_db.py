@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -153,6 +154,58 @@ def test_killed_build_resumes_without_loss(tmp_path, monkeypatch, leti_cli):
     assert all(
         before[m["config_key"]] == m["median_ms"] for m in after if m["config_key"] in before
     )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_stops_a_build_on_several_devices_and_a_rerun_resumes(
+    sig, tmp_path, monkeypatch, fake_adb, leti_cli
+):
+    """Each device is built in a thread of its own. Ctrl-C or SIGTERM must stop them all after
+    their current item (not leave the process waiting for every device to finish its suite),
+    say so in one line with exit 130, keep what was measured, and leave the rest to a rerun;
+    also where the build started with SIGINT ignored, as a shell starts background jobs. The
+    phone is the suite's fake ``adb`` (a transport we cannot have); the host measures for real."""
+    monkeypatch.setenv("LETI_HOME", str(tmp_path))
+    cmd = [sys.executable, "-m", "leti.estimator.cli", "db", "build", "--device", "host",
+           "--device", "adb:PHONE1", "--suite", "smoke", "--cooldown", "0",
+           "--no-progress"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `leti db build &`
+    )
+    db_path = tmp_path / "leti.sqlite"
+    try:
+        deadline, count = time.monotonic() + 600, 0
+        while time.monotonic() < deadline and proc.poll() is None and count < 6:
+            time.sleep(0.3)
+            try:
+                with sqlite3.connect(db_path) as c:
+                    count = c.execute(
+                        "select count(*) from measurements where source != 'reference'"
+                    ).fetchone()[0]
+            except sqlite3.OperationalError:
+                continue
+        assert proc.poll() is None, "the build finished before it could be interrupted"
+        asked = time.monotonic()
+        code = stop(proc, sig, timeout=60)
+        took = time.monotonic() - asked
+    finally:
+        stop(proc, signal.SIGKILL)
+    err = proc.stderr.read()
+    assert code == 130, err
+    assert "interrupted; everything measured so far is saved" in err and "Traceback" not in err
+    assert took < 30, f"{took:.0f} s from Ctrl-C to exit"
+    host = [d for d in open_db().device_ids() if d.startswith("host/")]
+    kept = {m["config_key"] for m in open_db().measurements(host[0])}
+    assert 0 < len(kept) < len(smoke())  # stopped midway, what was measured is there
+    r = leti_cli("db", "build", "--device", "host", "--suite", "smoke", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    m = re.search(r"measured (\d+), skipped (\d+)", r.stdout)
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) >= len(kept)  # resumed, not redone
+    assert {m["config_key"] for m in open_db().measurements(host[0])} >= {c.key for c in smoke()}
 
 
 def test_host_timings_are_whole_statistics(tf_model):

@@ -240,12 +240,65 @@ def test_a_phone_cpu_is_learned_by_transfer_and_scored_by_family(
     page = estimate_payload(load_estimator(DeviceSpec.parse(dev), db), graph, name, db)
     assert page["estimator"]["kind"] == "transfer" and len(page["nodes"]) == len(graph.nodes)
     assert page["total_ms"] == pytest.approx(out["total_ms"])
+    # the subset's RegNet has grouped convolutions: the phone prices them apart, per GFLOP
+    phone = load_estimator(DeviceSpec.parse(dev), db)
+    assert phone.transfer.per_grouped_gflop_ms is not None
+    regnet = phone.predict(zoo.graph("regnetx002"))
+    grouped = [n for n in regnet.nodes if n.kind == "CONV_2D:GROUPED"]
+    assert grouped and all("per GFLOP" in n.note for n in grouped)
+    assert not any("per GFLOP" in n.note for n in regnet.nodes if n.kind != "CONV_2D:GROUPED")
     db.engine.dispose()
     # the transfer is learned from one host training: retraining the host makes it stale
     assert leti_cli("train", "--device", "host", home=home).returncode == 0
     r = leti_cli("estimate", str(model), "--device", dev, home=home)
     assert r.returncode == 2 and "retrained since" in r.stderr
     assert f"leti train --device {dev}" in r.stderr
+
+
+def test_transfer_prices_grouped_convolutions_per_gflop_where_it_has_evidence():
+    """TensorFlow Lite 2.10 runs grouped convolutions on its reference kernel: a phone where
+    they cost 4 ms per GFLOP whatever the host took gets that price back, charged to exactly
+    the grouped nodes; a transfer trained on no grouped convolution prices them as
+    convolutions (their host ms in "conv") rather than for nothing."""
+    from leti.estimator.learn import transfer as tl
+    from leti.estimator.predict.results import ModelEstimate, NodeEstimate
+    from leti.estimator.predict.transfer_estimator import TransferEstimator
+
+    rng = np.random.default_rng(2)
+    families = [f"f{i % 6}" for i in range(36)]
+    rows = []
+    for i, _ in enumerate(families):
+        gflop = float(rng.uniform(0.05, 0.4)) if i % 3 == 0 else 0.0
+        rows.append(tl.model_columns({"conv": float(rng.uniform(2, 20)), "elementwise": 0.5},
+                                     40, 10.0, gflop, gflop * 3.0))  # fmt: skip
+    y = [1.5 * r["all"] + 4.0 * r["grouped"] + 0.3 for r in rows]
+    t = tl.fit(rows, y, families)
+    assert t.per_grouped_gflop_ms == pytest.approx(4.0, rel=1e-3)
+    assert t.form.endswith("grouped convolutions per GFLOP")
+    held = tl.cross_validate(rows, y, families, t.form.split(", grouped")[0])
+    assert np.max(np.abs(held - y) / y) < 1e-3  # every fold had grouped models to learn from
+
+    def node(i: int, kind: str, ms: float, flops: int) -> NodeEstimate:
+        return NodeEstimate(0, i, "CONV_2D", ms, (ms * 0.8, ms * 1.2), 0.0, "learned",
+                            flops=flops, kind=kind)  # fmt: skip
+
+    nodes = [node(0, "CONV_2D:GROUPED", 0.5, 250_000_000), node(1, "CONV_2D", 2.0, 10**9)]
+    host = ModelEstimate("m", "host", 2.5, (2.0, 3.0), nodes)
+    base = SimpleNamespace(device_id="host/x/t1", metadata={})
+    g, dense = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host).nodes  # type: ignore[arg-type]
+    extra = t.per_node_ms  # no activations on these nodes
+    assert g.ms == pytest.approx(4.0 * 0.25 + extra, rel=1e-3)
+    assert g.interval_ms[0] < g.ms < g.interval_ms[1] and "per GFLOP" in g.note
+    assert dense.ms == pytest.approx(2.0 * t.scale_of("conv") + extra, rel=1e-3)
+    # no grouped convolution among the training models: no evidence, priced as convolutions
+    plain = [tl.model_columns({"conv": r["conv"], "elementwise": 0.5}, 40, 10.0) for r in rows]
+    t0 = tl.fit(plain, [1.5 * r["all"] + 0.3 for r in plain], families)
+    assert t0.per_grouped_gflop_ms is None and "grouped" not in t0.form
+    g0, _ = TransferEstimator("phone/x/cpu-1large", base, t0)._carry(host).nodes  # type: ignore[arg-type]
+    assert g0.ms == pytest.approx(0.5 * t0.scale_of("conv") + t0.per_node_ms, rel=1e-3)
+    assert tl._design([rows[0]], tl.FORMS["one scale"])[0, 0] == pytest.approx(
+        rows[0]["all"] + rows[0]["grouped_ms"]
+    )
 
 
 def test_transfer_cross_validation_never_sees_the_held_out_family():

@@ -16,6 +16,7 @@ from ..generate.suite_times import quoted
 from ..generate.suites import GRIDS, SUITES
 from ..render import text_table
 from ..services.claims import LEASE_S
+from ..signals import let_signals_through, signals_deferred, stop_on_signals
 from .options import (
     COMMON,
     add_db_option,
@@ -137,6 +138,7 @@ def run_build(args: argparse.Namespace) -> int:
     suite = args.suite
     if not suite and not args.grid and not args.from_model and not args.adaptive and not args.zoo:
         suite = "smoke"
+    stop_on_signals()  # a build in the background stops on kill -INT / -TERM too, and says so
     specs = specs_from_args(args)
     db = database(args)
     adaptive_meta = None
@@ -149,7 +151,11 @@ def run_build(args: argparse.Namespace) -> int:
     start = time.time()
     results, errors = [], []
 
+    stop = threading.Event()  # Ctrl-C with several devices: each builder stops after its item
+
     def work(i: int, dev) -> None:
+        if len(devices) > 1:
+            let_signals_through()  # for the runtimes and adb it starts (main thread handles them)
         try:
             results.append(
                 run_build(
@@ -157,6 +163,7 @@ def run_build(args: argparse.Namespace) -> int:
                     dev,
                     plan,
                     show_progress=not args.no_progress,
+                    cancel=stop,
                     position=i,
                     lease_s=args.lease,
                 )
@@ -172,10 +179,18 @@ def run_build(args: argparse.Namespace) -> int:
         work(0, devices[0])  # in the main thread, so Ctrl-C interrupts it
     else:
         threads = [threading.Thread(target=work, args=(i, d)) for i, d in enumerate(devices)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        try:
+            with signals_deferred():  # a signal inside Thread.start() would be a traceback
+                for t in threads:
+                    t.start()
+            for t in threads:
+                t.join()
+        except KeyboardInterrupt:  # stop the builders too, or the process waits for them all
+            stop.set()
+            for t in threads:
+                if t.ident is not None:
+                    t.join()
+            raise
     took = time.time() - start
     for r in results:
         print(

@@ -16,6 +16,16 @@ class; each with or without a per-node cost and an activation-traffic cost) is c
 cross-validation grouped by model family, the simplest within one standard error of the best;
 the interval comes from the out-of-family residuals. The activation term is what lifted the
 published CPU profiles' out-of-family scores most (docs/guide.md, bench/phone_cpus.py).
+
+Grouped convolutions (``CONV_2D:GROUPED``: ResNeXt, RegNet) are priced apart, per GFLOP,
+whenever the training models have any. The published phones ran TensorFlow Lite 2.10, whose
+CONV_2D falls back to its naive reference kernel for groups > 1 ("Grouped convolution is right
+now only supported on reference kernel", tensorflow/lite/kernels/conv.cc), so the host's fast
+XNNPACK time for them says nothing of the phone's: on those phones RegNet-X ran 5-7x and ResNeXt
+about 2x what the conv scale made of it. The term is part of every form, not a choice of
+cross-validation: it is what the runtime does, and with two such families a one-standard-error
+rule would drop it whenever one of them is held out. Without grouped convolutions among the
+training models there is no evidence of their price, and they are priced as convolutions.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from ..predict.composition import OP_CLASSES
+
+GROUPED = "grouped"  # a model's GFLOPs of grouped convolutions, priced apart (module docstring)
 
 FORMS = {
     "one scale": ["all"],
@@ -67,17 +79,38 @@ class Transfer:
         forms without that term, and in transfers trained before it existed)."""
         return dict(zip(self.columns, self.coef, strict=True)).get("act", 0.0)
 
+    @property
+    def per_grouped_gflop_ms(self) -> float | None:
+        """What one GFLOP of a grouped convolution costs on the phone; None where the
+        transfer prices them as convolutions (no evidence, or trained before the term)."""
+        return dict(zip(self.columns, self.coef, strict=True)).get(GROUPED)
+
 
 def model_columns(
-    by_class_ms: dict[str, float], nodes: int, act_mb: float = 0.0
+    by_class_ms: dict[str, float],
+    nodes: int,
+    act_mb: float = 0.0,
+    grouped_gflop: float = 0.0,
+    grouped_ms: float = 0.0,
 ) -> dict[str, float]:
-    """A model's columns: host ms per op class, in all, its costed node count and the
-    activation megabytes its costed nodes read and write."""
+    """A model's columns: host ms per op class (grouped convolutions left out of
+    ``by_class_ms``), in all, its costed node count, the activation megabytes its costed nodes
+    read and write, and its grouped convolutions' GFLOPs and host ms (priced as convolutions
+    when a transfer does not price them apart)."""
     out = {c: float(by_class_ms.get(c, 0.0)) for c in OP_CLASSES}
     out["all"] = float(sum(out.values()))
     out["nodes"] = float(nodes)
     out["act"] = float(act_mb)
+    out[GROUPED] = float(grouped_gflop)
+    out["grouped_ms"] = float(grouped_ms)
     return out
+
+
+def columns_of(form: str, rows: Sequence[dict[str, float]]) -> list[str]:
+    """A form's columns for a transfer fitted on ``rows``: grouped convolutions priced apart
+    when any of them has some, else left in the convolutions (module docstring)."""
+    apart = any(r.get(GROUPED, 0.0) > 0 for r in rows)
+    return [*FORMS[form], GROUPED] if apart else list(FORMS[form])
 
 
 def _solve(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -89,7 +122,15 @@ def _solve(X: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _design(rows: Sequence[dict[str, float]], columns: list[str]) -> np.ndarray:
-    return np.array([[r.get(c, 0.0) for c in columns] for r in rows])
+    """[models x columns]; a transfer that does not price grouped convolutions apart counts
+    their host ms in "conv" and "all", as convolutions."""
+    apart = GROUPED in columns
+
+    def value(r: dict[str, float], c: str) -> float:
+        v = r.get(c, 0.0)
+        return v + r.get("grouped_ms", 0.0) if not apart and c in ("conv", "all") else v
+
+    return np.array([[value(r, c) for c in columns] for r in rows])
 
 
 def _folds(families: Sequence[str]) -> list[np.ndarray]:
@@ -102,10 +143,10 @@ def cross_validate(
 ) -> np.ndarray:
     """Each model predicted by the form fitted without its family."""
     y = np.asarray(measured, float)
-    X = _design(rows, FORMS[form])
     held = np.zeros(len(y))
     for test in _folds(families):
         train = np.setdiff1d(np.arange(len(y)), test)
+        X = _design(rows, columns_of(form, [rows[i] for i in train]))
         coef = _solve(X[train], y[train])
         held[test] = np.maximum(coef[0] + X[test] @ coef[1:], 1e-9)
     return held
@@ -132,13 +173,13 @@ def fit(
     """The chosen form refitted on every model, its interval from out-of-family residuals."""
     form, per_form = choose(rows, measured, families)
     y = np.asarray(measured, float)
-    columns = FORMS[form]
+    columns = columns_of(form, rows)
     coef = _solve(_design(rows, columns), y)
     held = cross_validate(rows, y, families, form)
     resid = np.log(y / held)
     q05, q95 = (float(q) for q in np.quantile(resid, [0.05, 0.95]))
     return Transfer(
-        form,
+        f"{form}, grouped convolutions per GFLOP" if GROUPED in columns else form,
         list(columns),
         [float(c) for c in coef[1:]],
         float(coef[0]),

@@ -302,7 +302,7 @@ class LatencyEstimator:
                 share=v / total if total > 0 else 0.0, source=source,
                 gpu_unsupported=bool(done.cpu[k]), fused_activation=node.fused_activation,
                 flops=node.flops,
-                act_bytes=node.bytes_activations_read + node.bytes_written,
+                act_bytes=node.bytes_activations_read + node.bytes_written, kind=op_kind(node),
                 note=notes[i] or self._note(node, raw.source[k]),
             ))  # fmt: skip
         return out

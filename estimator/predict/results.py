@@ -56,6 +56,7 @@ class NodeEstimate:
     fused_activation: str = "NONE"
     flops: int = 0
     act_bytes: int = 0  # activations read and written: a phone's CPU pays them (transfer)
+    kind: str = ""  # what it is priced as (features.op_kind): "CONV_2D:GROUPED" is a CONV_2D
     note: str = ""
     kernel: str | None = None  # the delegate kernel it starts or is linked into (GPU profiles)
 

@@ -1,7 +1,7 @@
 """A phone's CPU priced by transfer from the host: every node as the host estimator prices it,
 scaled by what one host millisecond of its op class costs on the phone
-(:mod:`..learn.transfer`), plus the fitted per-node, per-activation-megabyte and per-run
-costs."""
+(:mod:`..learn.transfer`; grouped convolutions per GFLOP where it prices them apart), plus the
+fitted per-node, per-activation-megabyte and per-run costs."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import numpy as np
 
 from ..graph import ModelGraph, read_model
 from ..learn.transfer import Transfer
+from ..ops import GROUPED_CONV
 from .composition import op_class
 from .estimator import LatencyEstimator
 from .results import ModelEstimate
@@ -54,9 +55,12 @@ class TransferEstimator:
     def _carry(self, host: ModelEstimate) -> ModelEstimate:
         t = self.transfer
         nodes = []
+        per_gflop = t.per_grouped_gflop_ms
         for n in host.nodes:
             costed = n.source not in ("free", "fused")
-            scale = t.scale_of(op_class(n.op))
+            apart = costed and per_gflop is not None and n.kind == GROUPED_CONV and n.ms > 0
+            # a grouped convolution apart: per GFLOP, its host interval's spread kept
+            scale = per_gflop * n.flops / 1e9 / n.ms if apart else t.scale_of(op_class(n.op))
             extra = t.per_node_ms + t.per_act_mb_ms * n.act_bytes / 1e6 if costed else 0.0
             ms = n.ms * scale + extra
             lo, hi = (
@@ -70,12 +74,19 @@ class TransferEstimator:
                 if t.per_act_mb_ms and n.act_bytes
                 else ""
             )
-            note = (
-                f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
-                f"ms of {op_class(n.op)} ops costs on this phone's CPU{moved}"
-                if costed
-                else n.note
-            )
+            if apart:
+                note = (
+                    f"grouped convolution: {n.flops / 1e9:.3g} GFLOP × {per_gflop:.3g} ms per "
+                    "GFLOP, what the phone's TensorFlow Lite (its reference kernel for groups "
+                    f"> 1) took for them{moved}"
+                )
+            elif costed:
+                note = (
+                    f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
+                    f"ms of {op_class(n.op)} ops costs on this phone's CPU{moved}"
+                )
+            else:
+                note = n.note
             nodes.append(replace(n, ms=ms, interval_ms=(lo, hi), note=note))
         total = t.overhead_ms + sum(n.ms for n in nodes)
         for n in nodes:

@@ -15,6 +15,7 @@ from ..db import Database
 from ..errors import LetiError
 from ..learn import transfer as tl
 from ..learn.metrics import scores
+from ..ops import GROUPED_CONV
 from ..predict.composition import op_class
 from ..predict.transfer_estimator import TransferEstimator
 
@@ -48,15 +49,19 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
             continue
         est = base.predict(zoo.graph(r["model"]))
         by_class: dict[str, float] = defaultdict(float)
-        costed, act = 0, 0
+        costed, act, grouped_flops, grouped_ms = 0, 0, 0, 0.0
         for n in est.nodes:
             if n.source in ("free", "fused"):
                 continue
-            by_class[op_class(n.op)] += n.ms
+            if n.kind == GROUPED_CONV:  # priced apart where there is evidence (learn.transfer)
+                grouped_flops += n.flops
+                grouped_ms += n.ms
+            else:
+                by_class[op_class(n.op)] += n.ms
             costed += 1
             act += n.act_bytes
         names.append(r["model"])
-        rows.append(tl.model_columns(by_class, costed, act / 1e6))
+        rows.append(tl.model_columns(by_class, costed, act / 1e6, grouped_flops / 1e9, grouped_ms))
         measured.append(r["mean_us"] / 1000)
         families.append(zoo.family(r["model"]))
         flops.append(float(est.nodes and sum(n.flops for n in est.nodes)))
@@ -81,9 +86,9 @@ def evaluate_transfer(
     for name in sorted(set(families)):
         test, train = fam == name, fam != name
         tr = [i for i in range(len(y)) if train[i]]
-        form, _ = tl.choose([rows[i] for i in tr], y[train], fam[train])
-        columns = tl.FORMS[form]
-        X = tl._design(rows, columns)
+        tr_rows = [rows[i] for i in tr]
+        form, _ = tl.choose(tr_rows, y[train], fam[train])
+        X = tl._design(rows, tl.columns_of(form, tr_rows))
         coef = tl._solve(X[train], y[train])
         held[test] = np.maximum(coef[0] + X[test] @ coef[1:], 1e-9)
         ratio[test] = host[test] * np.median(y[train] / host[train])
