@@ -15,6 +15,7 @@ ORDER = [
     "phones",
     "accuracy",
     "accuracy_rerun",
+    "truth_runs",
     "cold_layers",
     "phone_cpus",
     "speed",

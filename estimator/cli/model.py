@@ -54,8 +54,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=6,
         metavar="N",
-        help="time each model once per round, N interleaved rounds; the truth is the median "
-        "of the rounds' medians, and even rounds are scored against odd ones for its "
+        help="time each model once per round, N interleaved rounds; the truth is the minimum "
+        "of the rounds' p10s, and even rounds are scored against odd ones for its "
         "repeatability (default 6)",
     )
     p.add_argument(
