@@ -43,6 +43,7 @@ def main() -> None:
                                 strict=True))
             for r in rows
             if r["stats"] and len(r["stats"].get("round_medians_ms", [])) >= 2
+            and len(r["stats"].get("round_p10s_ms", [])) == len(r["stats"]["round_medians_ms"])
         }  # fmt: skip
         if not timed:
             continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
@@ -35,9 +35,26 @@ def signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def let_signals_through() -> None:
-    """In a thread started under :func:`signals_deferred`: undo the inherited mask (only the
-    main thread gets Python's signal handlers; this is for the processes the thread starts)."""
+def start_threads(threads: Sequence[threading.Thread], started: threading.Event) -> None:
+    """Start ``threads`` with the stop signals held back, then set ``started`` (also when a
+    signal that came meanwhile is raised on leaving). Each thread waits for ``started`` before
+    it lets the signals through (:func:`let_signals_through`): a thread that unblocked them
+    sooner could take a SIGINT while the main thread is still inside the next
+    ``Thread.start()``, whose handler would then run there after all."""
+    try:
+        with signals_deferred():
+            for t in threads:
+                t.start()
+    finally:
+        started.set()
+
+
+def let_signals_through(started: threading.Event | None = None) -> None:
+    """In a thread started by :func:`start_threads`: once every thread has started, undo the
+    inherited mask (only the main thread gets Python's signal handlers; this is for the
+    processes the thread starts)."""
+    if started is not None:
+        started.wait()
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 

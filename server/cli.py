@@ -87,7 +87,7 @@ def serve(args: argparse.Namespace) -> int:
         demo_model,
         keep_python_stderr,
         open_model,
-        signals_deferred,
+        start_threads,
     )
     from werkzeug.serving import make_server
 
@@ -133,8 +133,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         # Warm the estimator (or the uncalibrated micro-benchmark) while the browser starts.
         keep_python_stderr()  # the warm-up thread silences native lines on descriptor 2
-        with signals_deferred():
-            threading.Thread(target=_warm, args=(state,), daemon=True).start()
+        started = threading.Event()  # the warm-up thread lets the signals through after it
+        start_threads([threading.Thread(target=_warm, args=(state, started), daemon=True)], started)
         if not args.no_browser:
             webbrowser.open(url)
         server.serve_forever()  # returns on Ctrl-C (werkzeug catches KeyboardInterrupt)
@@ -146,10 +146,10 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warm(state) -> None:
+def _warm(state, started: threading.Event) -> None:
     from leti.estimator.services.viewer import let_signals_through
 
-    let_signals_through()  # started with them held back: a runtime's child must not inherit that
+    let_signals_through(started)  # held back at its start: a runtime's child must not inherit
     try:
         state.estimator(state.device)
     except Exception as exc:  # the page reports it on its own request

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import stop
@@ -96,6 +97,25 @@ def test_export_import_round_trip(smoke_home, tmp_path, monkeypatch, fmt, leti_c
     assert "measurements 0" in r.stdout
 
 
+def wait_for_measurements(proc: subprocess.Popen, db_path: Path, at_least: int) -> None:
+    """Until the builder ``proc`` has stored ``at_least`` single-op measurements (or ended, or
+    10 minutes passed), read from its SQLite file as another process would."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        if not db_path.exists():
+            continue
+        try:
+            with sqlite3.connect(db_path) as c:
+                count = c.execute(
+                    "select count(*) from measurements where source != 'reference'"
+                ).fetchone()[0]
+        except sqlite3.OperationalError:  # not created yet, or locked by the writer
+            continue
+        if count >= at_least:
+            return
+
+
 def test_killed_build_resumes_without_loss(tmp_path, monkeypatch, leti_cli):
     from types import SimpleNamespace
 
@@ -118,21 +138,7 @@ def test_killed_build_resumes_without_loss(tmp_path, monkeypatch, leti_cli):
         stderr=subprocess.DEVNULL,
     )
     try:
-        db_path = tmp_path / "leti.sqlite"
-        deadline = time.monotonic() + 600
-        count = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.3)
-            if db_path.exists():
-                try:
-                    with sqlite3.connect(db_path) as c:
-                        count = c.execute(
-                            "select count(*) from measurements where source != 'reference'"
-                        ).fetchone()[0]
-                except sqlite3.OperationalError:
-                    continue
-                if count >= 8:
-                    break
+        wait_for_measurements(proc, tmp_path / "leti.sqlite", 8)
         assert proc.poll() is None, "the build finished before it could be killed"
     finally:
         stop(proc, signal.SIGKILL)
@@ -176,18 +182,8 @@ def test_ctrl_c_stops_a_build_on_several_devices_and_a_rerun_resumes(
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `leti db build &`
     )
-    db_path = tmp_path / "leti.sqlite"
     try:
-        deadline, count = time.monotonic() + 600, 0
-        while time.monotonic() < deadline and proc.poll() is None and count < 6:
-            time.sleep(0.3)
-            try:
-                with sqlite3.connect(db_path) as c:
-                    count = c.execute(
-                        "select count(*) from measurements where source != 'reference'"
-                    ).fetchone()[0]
-            except sqlite3.OperationalError:
-                continue
+        wait_for_measurements(proc, tmp_path / "leti.sqlite", 6)
         assert proc.poll() is None, "the build finished before it could be interrupted"
         asked = time.monotonic()
         code = stop(proc, sig, timeout=60)

@@ -229,6 +229,30 @@ def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch, leti_cli):
     assert again["models"][0]["measured_ms"] == out["models"][0]["measured_ms"]
 
 
+def test_a_truth_recorded_under_another_statistic_is_read_in_todays():
+    from leti.estimator.services.evaluate import recorded_truth
+
+    rounds = {"round_medians_ms": [5.0, 4.0, 6.0], "round_p10s_ms": [4.5, 3.5, 5.5]}
+    old = {"median_ms": 5.0, "stats": {**rounds, "statistic": "median of round medians"}}
+    assert recorded_truth(old) == pytest.approx(3.5)  # the minimum of its round p10s
+    now = {"median_ms": 3.5, "stats": {**rounds, "statistic": "minimum of round p10s"}}
+    assert recorded_truth(now) == 3.5
+    assert recorded_truth({"median_ms": 7.0, "stats": None}) == 7.0  # no rounds kept
+
+
+def test_an_estimator_learns_p10s_only_where_every_timing_has_one():
+    from leti.estimator.services.train import learned, learns_fast_decile
+
+    ops = [{"median_ms": 2.0, "p10_ms": 1.8}, {"median_ms": 3.0, "p10_ms": 2.9}]
+    nets = [{"median_ms": 9.0, "p10_ms": 8.0}]
+    assert learns_fast_decile(ops, nets)
+    assert [r["median_ms"] for r in learned(ops)] == [1.8, 2.9]
+    # GPU kernels in context keep no p10: medians throughout, never a mix
+    assert not learns_fast_decile([*ops, {"median_ms": 1.0, "p10_ms": None}], nets)
+    assert not learns_fast_decile(ops, [{"median_ms": 9.0, "p10_ms": None}])
+    assert learned(ops, fast=False) == ops
+
+
 def test_uncalibrated_device_runs_micro_benchmark(tmp_path, monkeypatch, tf_model):
     monkeypatch.setenv("LETI_HOME", str(tmp_path))
     db = open_db()

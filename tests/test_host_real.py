@@ -299,6 +299,12 @@ def test_transfer_prices_grouped_convolutions_per_gflop_where_it_has_evidence():
     assert tl._design([rows[0]], tl.FORMS["one scale"])[0, 0] == pytest.approx(
         rows[0]["all"] + rows[0]["grouped_ms"]
     )
+    # the host-total baseline counts the grouped convolutions' host ms too
+    from leti.estimator.services.transfer_train import evaluate_transfer
+
+    twice = [2 * (r["all"] + r["grouped_ms"]) for r in rows]
+    ev = evaluate_transfer([f"m{i}" for i in range(36)], rows, twice, families, [1.0] * 36)
+    assert ev["scores"]["host-total-x-median-ratio"]["mape"] == pytest.approx(0.0, abs=1e-9)
 
 
 def test_transfer_cross_validation_never_sees_the_held_out_family():

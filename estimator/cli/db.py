@@ -16,7 +16,7 @@ from ..generate.suite_times import quoted
 from ..generate.suites import GRIDS, SUITES
 from ..render import text_table
 from ..services.claims import LEASE_S
-from ..signals import let_signals_through, signals_deferred, stop_on_signals
+from ..signals import let_signals_through, start_threads, stop_on_signals
 from .options import (
     COMMON,
     add_db_option,
@@ -152,10 +152,11 @@ def run_build(args: argparse.Namespace) -> int:
     results, errors = [], []
 
     stop = threading.Event()  # Ctrl-C with several devices: each builder stops after its item
+    started = threading.Event()
 
     def work(i: int, dev) -> None:
-        if len(devices) > 1:
-            let_signals_through()  # for the runtimes and adb it starts (main thread handles them)
+        if len(devices) > 1:  # for the runtimes and adb it starts (main thread handles them)
+            let_signals_through(started)
         try:
             results.append(
                 run_build(
@@ -180,16 +181,17 @@ def run_build(args: argparse.Namespace) -> int:
     else:
         threads = [threading.Thread(target=work, args=(i, d)) for i, d in enumerate(devices)]
         try:
-            with signals_deferred():  # a signal inside Thread.start() would be a traceback
-                for t in threads:
-                    t.start()
+            start_threads(threads, started)  # a signal inside Thread.start() is a traceback
             for t in threads:
                 t.join()
         except KeyboardInterrupt:  # stop the builders too, or the process waits for them all
             stop.set()
             for t in threads:
-                if t.ident is not None:
-                    t.join()
+                while t.ident is not None and t.is_alive():
+                    try:
+                        t.join()
+                    except KeyboardInterrupt:  # already stopping: each ends after its item
+                        continue
             raise
     took = time.time() - start
     for r in results:

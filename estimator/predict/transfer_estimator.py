@@ -58,16 +58,20 @@ class TransferEstimator:
         per_gflop = t.per_grouped_gflop_ms
         for n in host.nodes:
             costed = n.source not in ("free", "fused")
-            apart = costed and per_gflop is not None and n.kind == GROUPED_CONV and n.ms > 0
-            # a grouped convolution apart: per GFLOP, its host interval's spread kept
-            scale = per_gflop * n.flops / 1e9 / n.ms if apart else t.scale_of(op_class(n.op))
+            apart = costed and per_gflop is not None and n.kind == GROUPED_CONV
             extra = t.per_node_ms + t.per_act_mb_ms * n.act_bytes / 1e6 if costed else 0.0
-            ms = n.ms * scale + extra
-            lo, hi = (
-                (n.interval_ms[0] * scale + extra, n.interval_ms[1] * scale + extra)
-                if costed
-                else (0, 0)
-            )
+            if apart:  # per GFLOP, as the transfer was fitted; the host interval's spread kept
+                ms = per_gflop * n.flops / 1e9 + extra
+                spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
+                lo, hi = (ms - extra) * spread[0] + extra, (ms - extra) * spread[1] + extra
+            else:
+                scale = t.scale_of(op_class(n.op))
+                ms = n.ms * scale + extra
+                lo, hi = (
+                    (n.interval_ms[0] * scale + extra, n.interval_ms[1] * scale + extra)
+                    if costed
+                    else (0, 0)
+                )
             moved = (
                 f", + {t.per_act_mb_ms * n.act_bytes / 1e3:.3g} µs for its "
                 f"{n.act_bytes / 1e6:.3g} MB of activations"

@@ -17,7 +17,7 @@ from ..learn.metrics import scores
 from . import drift
 from .estimate import load_estimator, resolve_profile
 from .measure import measure_rounds, record_model_measurement
-from .repeatability import report, truth_value
+from .repeatability import TRUTH_STATISTIC, report, truth_value
 
 
 @dataclass
@@ -81,7 +81,7 @@ def truth(
                 else None
             )
         else:
-            measured.append(recorded[g.sha256]["median_ms"])
+            measured.append(recorded_truth(recorded[g.sha256]))
             normalised.append(None)
     factor = median(factors) if factors else None
     state = {
@@ -90,6 +90,17 @@ def truth(
         "different_state": factor is not None and abs(factor - 1) > drift.DIFFERENT_STATE,
     }
     return Truth(measured, normalised, state, report(timed) if timed else None)
+
+
+def recorded_truth(row: dict[str, Any]) -> float:
+    """A recorded truth in today's statistic: one recorded under another (before 2026-12-03
+    the median of round medians) is computed again from its kept rounds."""
+    stats = row.get("stats") or {}
+    medians, p10s = stats.get("round_medians_ms") or [], stats.get("round_p10s_ms") or []
+    rounds = list(zip(medians, p10s, strict=True)) if len(medians) == len(p10s) else []
+    if stats.get("statistic", TRUTH_STATISTIC) != TRUTH_STATISTIC and rounds:
+        return truth_value(rounds)
+    return row["median_ms"]
 
 
 def published_spread(db: Database, device_id: str) -> float | None:
@@ -204,10 +215,11 @@ def evaluate(
     if all(n is not None for n in t.normalised) and t.normalised:
         out["scores_normalised"] = {"leti": scores(t.normalised, predicted)}
     if baselines:
-        from .train import measured_networks
+        from .train import learned, measured_networks
 
-        rows = db.usable_measurements(est.device_id)
-        nets = [(g, ms) for g, ms, _ in measured_networks(db, est.device_id)]
+        fast = est.metadata.get("report", {}).get("timing") == "p10"  # as the estimator learned
+        rows = learned(db.usable_measurements(est.device_id), fast)
+        nets = [(g, ms) for g, ms, _ in measured_networks(db, est.device_id, fast=fast)]
         for b in (FlopsProportional().fit(rows, nets), ConvOnly().fit(rows)):
             preds = [b.predict_total(g) for g in graphs]
             out["scores"][b.name] = scores(t.measured, preds)

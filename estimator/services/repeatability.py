@@ -43,7 +43,7 @@ STATISTICS: dict[str, Callable[[Rounds], float]] = {
 # bench/truth_runs.py compares every pair of the recorded accuracy runs of the frozen set. On
 # the five runs of 2026-12-03 (07:21-14:48 UTC, 10 pairs) the minimum of round p10s agreed
 # with itself from run to run within ±5 % for 82.8 % of the models, the median of round medians
-# for 29.6 % (within one run: 92.0 % against 67.2 %). Interference on a shared machine only
+# for 29.6 % (within one run, on average: 92.0 % and 67.2 %). Interference on a shared machine only
 # ever adds time, and the fastest timings are what it leaves alone. Chosen from the truth
 # alone, before any estimate was scored against it. With the three runs timed since
 # (18:35-18:59, 8 runs, 28 pairs) it still stands: 58.3 % across runs against 27.6 %, and

@@ -42,10 +42,11 @@ class TooLittleData(LetiError):
 
 
 def measured_networks(
-    db: Database, device_id: str, say: Callable[[str], None] | None = None
+    db: Database, device_id: str, say: Callable[[str], None] | None = None, fast: bool = False
 ) -> list[tuple[ModelGraph, float, str]]:
     """The generated networks measured on a device, read back from their stored skeletons
-    (nothing is regenerated), with their measured ms and family."""
+    (nothing is regenerated), with their measured ms (their p10 with ``fast``: :func:`learned`)
+    and family."""
 
     def read(n: dict[str, Any]) -> ModelGraph | Exception:
         try:
@@ -53,7 +54,7 @@ def measured_networks(
         except Exception as exc:  # no skeleton (an older database) or an unreadable one
             return exc
 
-    rows = learned(db.model_measurements(device_id, kind="generated"))
+    rows = learned(db.model_measurements(device_id, kind="generated"), fast)
     # inflating a skeleton (graph.skeleton) runs outside the GIL, so threads share the reading
     # (order kept): 425 networks of the default suite 19 s -> 7-11 s on 2 cores (2026-12-03)
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
@@ -68,13 +69,26 @@ def measured_networks(
     return out
 
 
-def learned(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows as the estimator learns them: ``median_ms`` holds each timing's p10 where it has
-    one (its median otherwise: benchmark_model prints no p10, the drift references keep none).
+def learns_fast_decile(rows: list[dict[str, Any]], nets: list[dict[str, Any]]) -> bool:
+    """Whether an estimator learns its timings' p10s (:func:`learned`): only where every
+    single-op row and every network has one, as a host build's do. Otherwise (benchmark_model
+    prints no p10; GPU kernels in context keep none) it learns medians throughout, never a mix
+    of the two for its ops and its composition."""
+    return bool(rows) and all(r.get("p10_ms") for r in [*rows, *nets])
+
+
+def learned(rows: list[dict[str, Any]], fast: bool = True) -> list[dict[str, Any]]:
+    """Rows as the estimator learns them: with ``fast``, ``median_ms`` holds each timing's p10
+    (its median where it has none: the drift references keep only medians).
+
     The truth is the minimum of round p10s (:data:`.repeatability.TRUTH_STATISTIC`), the
     latency a shared machine's interference leaves alone; an estimator trained on medians
     predicts the latency under the build's load instead (on 2026-12-03 it over-predicted that
-    truth by 8.8 % for the median model). So both sides use the fast decile of their runs."""
+    truth by 8.8 % for the median model). Learning one timing's p10 brings it close; the
+    truth, a minimum over rounds, can still sit a little below it. The drift factors that
+    :func:`normalised` divides by are still ratios of the references' medians."""
+    if not fast:
+        return rows
     return [{**r, "median_ms": r["p10_ms"]} if r.get("p10_ms") else r for r in rows]
 
 
@@ -122,10 +136,13 @@ def train(
     """Fit every op kind measured on ``device_id``, the runtime's fusion and delegation, and
     the network-level composition; returns the estimator and a report."""
     say = log or (lambda _msg: None)
-    all_rows = learned(db.measurements(device_id))
+    raw_rows = db.usable_measurements(device_id)
+    raw_nets = db.model_measurements(device_id, kind="generated")
+    fast = learns_fast_decile(raw_rows, raw_nets)
+    all_rows = learned(db.measurements(device_id), fast)
     refs = db.measurements(device_id, reference=True)
-    rows = normalised(refs, learned(db.usable_measurements(device_id)))
-    nets = normalised(refs, learned(db.model_measurements(device_id, kind="generated")))
+    rows = normalised(refs, learned(raw_rows, fast))
+    nets = normalised(refs, learned(raw_nets, fast))
     check_enough(device_id, rows, len(nets))
     start = time.time()
     by_op: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -162,7 +179,7 @@ def train(
     drift_by_name = {n["name"]: n.get("drift", 1.0) for n in nets}
     networks = [
         Network(est.facts(g), ms / drift_by_name.get(g.path, 1.0), family)
-        for g, ms, family in measured_networks(db, device_id, say)
+        for g, ms, family in measured_networks(db, device_id, say, fast)
     ]
     est.composition = fit_composition(networks, min(r["median_ms"] for r in rows), gpu)
     c = est.composition
@@ -193,6 +210,7 @@ def train(
         "networks": c.networks,
         "seconds": time.time() - start,
         "data_hash": data_hash(rows, nets),
+        "timing": "p10" if fast else "median",  # what it learned (learns_fast_decile)
         "analytic_only": sorted(op for op in by_op if op not in op_models),
     }
     est.metadata = {"report": json.loads(json.dumps(report, default=float))}

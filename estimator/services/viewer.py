@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..graph import ModelGraph, read_model
 from ..logs import keep_python_stderr, set_verbose
-from ..signals import let_signals_through, signals_deferred, stop_on_signals
+from ..signals import let_signals_through, start_threads, stop_on_signals
 from .estimate import Estimator
 
 if TYPE_CHECKING:  # the database (SQLAlchemy) is imported only when the viewer opens one
@@ -25,7 +25,7 @@ __all__ = [
     "open_database",
     "open_model",
     "set_verbose",
-    "signals_deferred",
+    "start_threads",
     "stop_on_signals",
 ]
 
