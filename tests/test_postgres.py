@@ -358,15 +358,56 @@ def test_a_server_that_goes_away_is_a_leti_error(pg_server, pg_url):
     db.done_keys(DEV)
     with db.engine.connect() as c:
         pid = c.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-        pg_server.admin(f"SELECT pg_terminate_backend({pid})")
+        # the timeout makes the call wait until that backend has gone (it returns at once else)
+        pg_server.admin(f"SELECT pg_terminate_backend({pid}, 10000)")
         with pytest.raises(LetiError, match="lost the connection to database .* rerun to resume"):
             c.execute(sa.text("SELECT 1"))
     pg_server.admin(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
         f"WHERE datname = '{pg_url.rsplit('/', 1)[1]}'"
     )
     assert db.done_keys(DEV) == set()  # the pool reconnects: a server restart is survived
     db.engine.dispose()
+
+
+def test_a_goodbye_the_driver_has_not_read_yet_is_a_lost_connection():
+    """The race CI met: the server's FATAL arrives while psycopg sends the next query, so the
+    error says "sending query failed" on a connection psycopg does not yet call broken and
+    SQLAlchemy does not call a disconnect. The hook itself is run on that error (the timing
+    cannot be had on demand); it must mark the connection for the pool to drop, and say so."""
+    import types
+
+    from leti.estimator.db import engine as dbengine
+
+    psycopg = pytest.importorskip("psycopg")
+
+    target = dbengine.target("postgresql://u@127.0.0.1:5/leti")
+    hook = dbengine._connection_trouble(target)
+    text = (
+        "sending query failed: terminating connection due to administrator command\n"
+        "another command is already in progress"
+    )
+    original = psycopg.OperationalError(text)
+    ctx = types.SimpleNamespace(
+        is_pre_ping=False,
+        connection=object(),  # an open connection: not a failure to connect
+        is_disconnect=False,
+        original_exception=original,
+        sqlalchemy_exception=sa.exc.OperationalError("SELECT 1", {}, original),
+    )
+    with pytest.raises(LetiError, match="lost the connection to database .* rerun to resume"):
+        hook(ctx)
+    assert ctx.is_disconnect  # so SQLAlchemy invalidates it rather than pooling it again
+    # an SQL mistake on a live connection stays what it is: a bug, not the user's server
+    bad = psycopg.errors.UndefinedTable('relation "nope" does not exist')
+    ctx = types.SimpleNamespace(
+        is_pre_ping=False,
+        connection=object(),
+        is_disconnect=False,
+        original_exception=bad,
+        sqlalchemy_exception=sa.exc.ProgrammingError("SELECT", {}, bad),
+    )
+    assert hook(ctx) is None and not ctx.is_disconnect
 
 
 def test_status_shows_active_leases(tmp_path, leti_cli):

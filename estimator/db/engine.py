@@ -127,12 +127,37 @@ def _connection_trouble(t: Target) -> Callable[[sa.engine.ExceptionContext], Non
         if ctx.is_pre_ping:
             return  # the pool reconnects by itself
         connecting = ctx.connection is None
-        if ctx.is_disconnect or (
-            connecting and isinstance(ctx.sqlalchemy_exception, sa.exc.OperationalError)
-        ):
+        operational = isinstance(ctx.sqlalchemy_exception, sa.exc.OperationalError)
+        if not connecting and operational and _says_gone(ctx.original_exception):
+            # psycopg marks the connection broken only once it has read the server's goodbye;
+            # a query sent just before that fails with "sending query failed" on a connection
+            # it still calls open, so SQLAlchemy would hand it back to the pool
+            ctx.is_disconnect = True
+        if ctx.is_disconnect or (connecting and operational):
             raise connection_error(t, ctx.original_exception, lost=not connecting)
 
     return handle
+
+
+_GONE = (
+    "terminating connection",
+    "server closed the connection",
+    "connection is lost",
+    "connection is closed",
+    "connection is bad",
+    "sending query failed",
+    "consuming input failed",
+    "could not receive data from server",
+    "could not send data to server",
+    "SSL connection has been closed",
+)
+
+
+def _says_gone(exc: BaseException | None) -> bool:
+    """Whether a driver error says the server end of the connection went away (an admin's
+    terminate, a restart, a dropped network), whatever state the driver thinks it is in."""
+    text = str(exc or "")
+    return any(words in text for words in _GONE)
 
 
 def connection_error(t: Target, exc: BaseException, lost: bool = False) -> LetiError:
