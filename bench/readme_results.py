@@ -16,6 +16,7 @@ ORDER = [
     "accuracy",
     "accuracy_rerun",
     "truth_runs",
+    "truth_runs_quiet",
     "cold_layers",
     "phone_cpus",
     "speed",

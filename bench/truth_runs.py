@@ -2,7 +2,7 @@
 of the frozen set (each LETI_HOME that bench/accuracy.py timed keeps its truth's rounds),
 every candidate truth statistic computed on each run and compared between every pair of runs.
 
-    python bench/truth_runs.py --home DIR [--home DIR ...] [--device host]
+    python bench/truth_runs.py --home DIR [--home DIR ...] [--device host] [--name truth_runs]
 
 Within one run, the even rounds against the odd rounds (bench/accuracy.py) say how noisy the
 run was; across runs, minutes or hours apart, is what a score needs: a truth that a later run
@@ -22,6 +22,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--home", action="append", required=True, help="a LETI_HOME (repeatable)")
     ap.add_argument("--device", default="host", help="device id prefix (default: host)")
+    ap.add_argument(
+        "--name",
+        default="truth_runs",
+        help="results file name under bench/results (default: truth_runs); another name keeps "
+        "an earlier comparison beside this one",
+    )
     a = ap.parse_args()
     from leti.estimator.db import open_db
     from leti.estimator.services.repeatability import (
@@ -73,7 +79,7 @@ same within one run (even rounds against odd, mean over the runs).
 
 {md_table(["truth statistic", "across runs ±10 %", "across runs ±5 %", "median gap %", "worst gap %", "within a run ±10 %", "within a run ±5 %", ""], rows)}
 """
-    save("truth_runs", {"runs": sorted(runs), "models": names, "by_statistic": stats}, md)
+    save(a.name, {"runs": sorted(runs), "models": names, "by_statistic": stats}, md)
 
 
 if __name__ == "__main__":
