@@ -59,6 +59,16 @@ def let_signals_through(started: threading.Event | None = None) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
+def join_all(threads: Sequence[threading.Thread], slice_s: float = 0.2) -> None:
+    """Wait for ``threads`` in slices of ``slice_s`` seconds. The kernel may hand a process's
+    SIGINT or SIGTERM to any thread that lets it through, and then only a flag is set: a main
+    thread asleep in a plain ``join()`` would not run the Python handler (and stop) until the
+    thread it waits for had finished, a whole suite later. Waking every slice runs it then."""
+    for t in threads:
+        while t.ident is not None and t.is_alive():
+            t.join(slice_s)
+
+
 def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 

@@ -16,7 +16,7 @@ from ..generate.suite_times import quoted
 from ..generate.suites import GRIDS, SUITES
 from ..render import text_table
 from ..services.claims import LEASE_S
-from ..signals import let_signals_through, start_threads, stop_on_signals
+from ..signals import join_all, let_signals_through, start_threads, stop_on_signals
 from .options import (
     COMMON,
     add_db_option,
@@ -182,16 +182,14 @@ def run_build(args: argparse.Namespace) -> int:
         threads = [threading.Thread(target=work, args=(i, d)) for i, d in enumerate(devices)]
         try:
             start_threads(threads, started)  # a signal inside Thread.start() is a traceback
-            for t in threads:
-                t.join()
+            join_all(threads)  # not t.join(): a signal a builder's thread took must stop us
         except KeyboardInterrupt:  # stop the builders too, or the process waits for them all
             stop.set()
-            for t in threads:
-                while t.ident is not None and t.is_alive():
-                    try:
-                        t.join()
-                    except KeyboardInterrupt:  # already stopping: each ends after its item
-                        continue
+            while any(t.ident is not None and t.is_alive() for t in threads):
+                try:
+                    join_all(threads)
+                except KeyboardInterrupt:  # already stopping: each ends after its item
+                    continue
             raise
     took = time.time() - start
     for r in results:
