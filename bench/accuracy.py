@@ -8,7 +8,12 @@ round; errors are reported raw and with the drift removed. Also records the cali
 the composition's leave-one-family-out figures on the generated networks, and how many real
 models fall inside their predicted 90% interval.
 
-    python bench/accuracy.py [--device host] [--suite default] [--home DIR] [--rounds 5]
+    python bench/accuracy.py [--device host] [--suite default] [--home DIR] [--rounds 8]
+                             [--skip-build] [--name accuracy]
+
+``--name`` saves the results under another name (bench/results/NAME.md/.json), so that a rerun
+on the same home (``--skip-build``) or a run on another machine sits beside the first; the
+plots are drawn for the default name only.
 """
 
 from __future__ import annotations
@@ -73,6 +78,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--models-dir", default=str(Path(__file__).parent / "models"))
     ap.add_argument("--skip-build", action="store_true", help="reuse the home's database")
+    ap.add_argument("--name", default="accuracy", help="results name (default: accuracy)")
     args = ap.parse_args()
     home = Path(args.home or tempfile.mkdtemp(prefix="leti-bench-"))
     os.environ["LETI_HOME"] = str(home)
@@ -83,7 +89,9 @@ def main() -> None:
         t0 = time.time()
         leti("db", "build", "--device", args.device, "--suite", args.suite, "--no-progress")
         build_s = time.time() - t0
-        if args.device == "host":  # the figure the CLI and the viewer quote for this suite
+        # the figure the CLI and the viewer quote for this suite; one file, one machine: a run
+        # saved under another name (another machine) leaves it to the main run
+        if args.device == "host" and args.name == "accuracy":
             record_suite_time(args.suite, build_s)
     t0 = time.time()
     report = json.loads(leti("train", "--device", args.device, "--format", "json").stdout)
@@ -207,12 +215,13 @@ Error by real-model family:
 
 {md_table(["op kind", "n", "regressor", "MAPE %", "±5 %", "±10 %", "R²"], ops)}
 """
-    save("accuracy", {"build_s": build_s, "train_s": train_s, "train_report": report,
+    save(args.name, {"build_s": build_s, "train_s": train_s, "train_report": report,
                       "evaluation": result, "targets_met": targets_raw,
                       "targets_met_drift_removed": targets_norm, "beats_baselines": beats(scores),
                       "inside_interval": sum(inside), "home": str(home),
                       "overlap": overlap, "truth": truth}, md)  # fmt: skip
-    plot(result, report)
+    if args.name == "accuracy":
+        plot(result, report)
 
 
 def plot(result: dict, report: dict) -> None:

@@ -1,6 +1,7 @@
 """Phone CPUs by transfer from the host, models left out by family.
 
     python bench/phone_cpus.py --home DIR [--dataset ../shared/data/mobile-ml-benchmark]
+                               [--name phone_cpus]
 
 DIR holds a trained host estimator (bench/accuracy.py leaves one; its path is printed). The
 mobile-ml-benchmark folder is imported there, then for every phone CPU profile of the float
@@ -30,6 +31,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--home", required=True, help="LETI_HOME with a trained host estimator")
     ap.add_argument("--dataset", default=str(ROOT.parent / "shared/data/mobile-ml-benchmark"))
+    ap.add_argument(
+        "--name", default="phone_cpus", help="results name (default: phone_cpus); another "
+        "name keeps a transfer from another machine's host estimator beside this one"
+    )  # fmt: skip
     a = ap.parse_args()
     os.environ["LETI_HOME"] = a.home
     from leti.estimator.db import open_db
@@ -77,7 +82,7 @@ Target ≥ {TARGET_WITHIN_10:.0f} % within ±10 %: met on {met} of {len(rows)} p
 
 Data: {CITATION}
 """
-    save("phone_cpus", out, md)
+    save(a.name, out, md)
 
 
 if __name__ == "__main__":

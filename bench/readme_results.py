@@ -15,10 +15,13 @@ ORDER = [
     "phones",
     "accuracy",
     "accuracy_rerun",
+    "accuracy_second_machine",
+    "accuracy_second_machine_rerun",
     "truth_runs",
     "truth_runs_quiet",
     "cold_layers",
     "phone_cpus",
+    "phone_cpus_second_machine",
     "speed",
     "viewer",
     "build",
@@ -51,10 +54,17 @@ def summary() -> str:
     return "\n".join([head, "", *table, *host_lines()])
 
 
+HOST_RUNS = [
+    ("accuracy", "**Host**"),
+    ("accuracy_rerun", "Its truth timed again on the same home"),
+    ("accuracy_second_machine", "**Host, a second machine, its own build and training**"),
+    ("accuracy_second_machine_rerun", "Its truth timed again on the same home"),
+]
+
+
 def host_lines() -> list[str]:
     out = []
-    for name, label in (("accuracy", "**Host**"),
-                        ("accuracy_rerun", "Its truth timed again on the same home")):  # fmt: skip
+    for name, label in HOST_RUNS:
         acc = RESULTS / f"{name}.json"
         if acc.exists():
             out += ["", _host_line(json.loads(acc.read_text()), label)]
@@ -85,23 +95,34 @@ def _host_line(a: dict, label: str) -> str:
     return line + "."
 
 
+CPU_RUNS = [
+    ("phone_cpus", "**Phone CPUs by transfer**"),
+    ("phone_cpus_second_machine", "The same from the second machine's host estimator"),
+]
+
+
 def cpu_lines() -> list[str]:
-    cpus = RESULTS / "phone_cpus.json"
-    if not cpus.exists():
-        return []
-    c = json.loads(cpus.read_text())
-    per = {k: v["scores"]["leti"] for k, v in c.items() if k.startswith("phone/")}
-    if not per:
-        return []
-    w = sorted(v["within_10"] for v in per.values())
-    mape = sum(v["mape"] for v in per.values()) / len(per)
-    met = sum(x >= 80 for x in w)
-    return ["", (
-        f"**Phone CPUs by transfer** (`python3 bench/phone_cpus.py`, {len(per)} core "
-        f"sets of the six phones, models left out by family): {w[0]:.0f}–{w[-1]:.0f} % "
-        f"within ±10 % (median {w[len(w) // 2]:.0f} %, mean MAPE {mape:.1f} %); the "
-        f"80 % target met on {met} of {len(per)}."
-    )]  # fmt: skip
+    out = []
+    for name, label in CPU_RUNS:
+        cpus = RESULTS / f"{name}.json"
+        if not cpus.exists():
+            continue
+        c = json.loads(cpus.read_text())
+        per = {k: v["scores"]["leti"] for k, v in c.items() if k.startswith("phone/")}
+        if not per:
+            continue
+        w = sorted(v["within_10"] for v in per.values())
+        mape = sum(v["mape"] for v in per.values()) / len(per)
+        met = sum(x >= 80 for x in w)
+        m = c.get("machine") or {}
+        cmd = m.get("command") or "python3 bench/phone_cpus.py"
+        out += ["", (
+            f"{label} (`{cmd}`, host estimator trained on {m.get('cpu', 'the host')}, "
+            f"{len(per)} core sets of the six phones, models left out by "
+            f"family): {w[0]:.0f}–{w[-1]:.0f} % within ±10 % (median {w[len(w) // 2]:.0f} %, "
+            f"mean MAPE {mape:.1f} %); the 80 % target met on {met} of {len(per)}."
+        )]  # fmt: skip
+    return out
 
 
 def splice(path, text: str) -> None:
