@@ -59,14 +59,19 @@ def let_signals_through(started: threading.Event | None = None) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
-def join_all(threads: Sequence[threading.Thread], slice_s: float = 0.2) -> None:
-    """Wait for ``threads`` in slices of ``slice_s`` seconds. The kernel may hand a process's
-    SIGINT or SIGTERM to any thread that lets it through, and then only a flag is set: a main
-    thread asleep in a plain ``join()`` would not run the Python handler (and stop) until the
-    thread it waits for had finished, a whole suite later. Waking every slice runs it then."""
-    for t in threads:
-        while t.ident is not None and t.is_alive():
-            t.join(slice_s)
+def wait_all(
+    threads: Sequence[threading.Thread], done: Sequence[threading.Event], slice_s: float = 0.2
+) -> None:
+    """Wait until each started thread of ``threads`` has set its ``done`` event, in slices of
+    ``slice_s`` seconds. The kernel may hand a process's SIGINT or SIGTERM to any thread that
+    lets it through, and then only a flag is set: a main thread asleep in a plain ``join()``
+    would not run the Python handler (and stop) until the thread it waits for had finished, a
+    whole suite later. An event, not ``join(timeout)``: on CPython 3.10-3.12 a
+    KeyboardInterrupt raised inside ``join()`` marks that thread stopped while it still runs
+    (python/cpython#90882), and the cleanup would then not wait for it."""
+    for t, d in zip(threads, done, strict=True):
+        while t.ident is not None and not d.is_set():
+            d.wait(slice_s)
 
 
 def _interrupt(signum: int, _frame: object) -> None:

@@ -169,10 +169,13 @@ def send_to_a_thread(proc: subprocess.Popen, sig: int) -> None:
     tasks = Path(f"/proc/{proc.pid}/task")
     for status in sorted(tasks.glob("*/status")):
         tid = int(status.parent.name)
-        blocked = int(re.search(r"SigBlk:\s*([0-9a-f]+)", status.read_text()).group(1), 16)
-        if tid != proc.pid and not blocked & (1 << (sig - 1)):
-            os.kill(tid, sig)
-            return
+        try:
+            blocked = int(re.search(r"SigBlk:\s*([0-9a-f]+)", status.read_text()).group(1), 16)
+            if tid != proc.pid and not blocked & (1 << (sig - 1)):
+                os.kill(tid, sig)
+                return
+        except (FileNotFoundError, ProcessLookupError):  # that thread ended meanwhile
+            continue
     pytest.fail(f"no thread of {proc.pid} but its main one lets {sig} through")
 
 
@@ -224,6 +227,10 @@ def test_ctrl_c_stops_a_build_on_several_devices_and_a_rerun_resumes(
     assert code == 130, err
     assert "interrupted; everything measured so far is saved" in err and "Traceback" not in err
     assert took < 30, f"{took:.0f} s from Ctrl-C to exit"
+    with sqlite3.connect(tmp_path / "leti.sqlite") as c:
+        running = c.execute("select device_id from builds where status = 'running'").fetchall()
+    assert not running, f"a builder the process did not wait for: {running}"
+    assert not open_db().leases()  # each builder gave its claims back before the exit
     host = [d for d in open_db().device_ids() if d.startswith("host/")]
     kept = {m["config_key"] for m in open_db().measurements(host[0])}
     assert 0 < len(kept) < len(smoke())  # stopped midway, what was measured is there

@@ -16,7 +16,7 @@ from ..generate.suite_times import quoted
 from ..generate.suites import GRIDS, SUITES
 from ..render import text_table
 from ..services.claims import LEASE_S
-from ..signals import join_all, let_signals_through, start_threads, stop_on_signals
+from ..signals import let_signals_through, start_threads, stop_on_signals, wait_all
 from .options import (
     COMMON,
     add_db_option,
@@ -154,7 +154,15 @@ def run_build(args: argparse.Namespace) -> int:
     stop = threading.Event()  # Ctrl-C with several devices: each builder stops after its item
     started = threading.Event()
 
+    done = [threading.Event() for _ in devices]  # set by each builder as it ends
+
     def work(i: int, dev) -> None:
+        try:
+            build_one(i, dev)
+        finally:
+            done[i].set()
+
+    def build_one(i: int, dev) -> None:
         if len(devices) > 1:  # for the runtimes and adb it starts (main thread handles them)
             let_signals_through(started)
         try:
@@ -182,12 +190,13 @@ def run_build(args: argparse.Namespace) -> int:
         threads = [threading.Thread(target=work, args=(i, d)) for i, d in enumerate(devices)]
         try:
             start_threads(threads, started)  # a signal inside Thread.start() is a traceback
-            join_all(threads)  # not t.join(): a signal a builder's thread took must stop us
+            wait_all(threads, done)  # not t.join(): a signal a builder's thread took must stop us
         except KeyboardInterrupt:  # stop the builders too, or the process waits for them all
             stop.set()
-            while any(t.ident is not None and t.is_alive() for t in threads):
+            while True:
                 try:
-                    join_all(threads)
+                    wait_all(threads, done)
+                    break
                 except KeyboardInterrupt:  # already stopping: each ends after its item
                     continue
             raise
