@@ -191,9 +191,9 @@ def test_ctrl_c_stops_a_build_on_several_devices_and_a_rerun_resumes(
     their current item (not leave the process waiting for every device to finish its suite),
     say so in one line with exit 130, keep what was measured, and leave the rest to a rerun;
     also where the build started with SIGINT ignored, as a shell starts background jobs, and
-    where the kernel hands the signal to a builder's thread rather than the main one (CI met
-    that: the main thread, asleep in join(), stopped only once the host had measured the whole
-    suite). The phone is the suite's fake ``adb`` (a transport we cannot have); the host
+    where the kernel hands the signal to a builder's thread rather than the main one (the
+    suite met that: the main thread, asleep in join(), stopped only once the host had measured
+    the whole suite). The phone is the suite's fake ``adb`` (a transport we cannot have); the host
     measures for real."""
     if to_a_thread and not Path(f"/proc/{os.getpid()}/task").is_dir():
         pytest.skip("no /proc/PID/task here to find a process's threads")

@@ -153,19 +153,12 @@ def run_build(args: argparse.Namespace) -> int:
 
     stop = threading.Event()  # Ctrl-C with several devices: each builder stops after its item
     started = threading.Event()
-
     done = [threading.Event() for _ in devices]  # set by each builder as it ends
 
     def work(i: int, dev) -> None:
         try:
-            build_one(i, dev)
-        finally:
-            done[i].set()
-
-    def build_one(i: int, dev) -> None:
-        if len(devices) > 1:  # for the runtimes and adb it starts (main thread handles them)
-            let_signals_through(started)
-        try:
+            if len(devices) > 1:  # for the runtimes and adb it starts (main thread handles them)
+                let_signals_through(started)
             results.append(
                 run_build(
                     db,
@@ -183,6 +176,8 @@ def run_build(args: argparse.Namespace) -> int:
             )
         except LetiError as exc:  # the device cannot measure at all: its own words say why
             errors.append(f"{specs[i].text}: {exc}")
+        finally:
+            done[i].set()
 
     if len(devices) == 1:
         work(0, devices[0])  # in the main thread, so Ctrl-C interrupts it
