@@ -365,3 +365,44 @@ def test_transfer_finds_the_activation_traffic_a_phone_pays_and_charges_it_node_
     a, free = phone.nodes
     assert a.ms == pytest.approx(2.0 * t.scale_of("conv") + t.per_node_ms + 0.2 * 4, rel=1e-3)
     assert "4 MB of activations" in a.note and free.ms == 0.0
+
+
+def test_transfer_finds_a_phone_rate_per_convolution_gflop_and_charges_it_node_by_node():
+    """A phone whose convolutions cost 0.5 ms per GFLOP beyond a multiple of the host's time
+    (its own kernels, not the host's): cross-validation picks a per-GFLOP form and recovers the
+    rate; without such a cost in the truth, none is charged; the carried estimate adds it to
+    the convolution by its FLOPs and to nothing else."""
+    from leti.estimator.learn import transfer as tl
+    from leti.estimator.predict.results import ModelEstimate, NodeEstimate
+    from leti.estimator.predict.transfer_estimator import TransferEstimator
+
+    rng = np.random.default_rng(3)
+    families = [f"f{i % 6}" for i in range(36)]
+    rows = [
+        tl.model_columns({"conv": float(rng.uniform(2, 20)), "elementwise": 0.5}, 40, 10.0,
+                         gflop_by_class={"conv": float(rng.uniform(0.2, 6.0))})
+        for _ in families
+    ]  # fmt: skip
+    with_rate = [1.2 * r["all"] + 0.5 * r["gflop:conv"] + 0.3 for r in rows]
+    t = tl.fit(rows, with_rate, families)
+    assert "gflop:conv" in t.columns and t.form.endswith("per GFLOP of convolutions")
+    assert t.per_gflop_ms("conv") == pytest.approx(0.5, rel=1e-3)
+    assert t.per_gflop_ms("depthwise") == pytest.approx(0.0, abs=1e-9)
+    without = [1.2 * r["all"] + 0.3 for r in rows]
+    assert tl.fit(rows, without, families).per_gflop_ms("conv") == pytest.approx(0.0, abs=1e-6)
+
+    def node(i: int, op: str, ms: float, flops: int) -> NodeEstimate:
+        return NodeEstimate(0, i, op, ms, (ms * 0.9, ms * 1.1), 0.0, "learned", flops=flops,
+                            kind=op)  # fmt: skip
+
+    nodes = [node(0, "CONV_2D", 2.0, 2 * 10**9), node(1, "ADD", 0.2, 10**6)]
+    host = ModelEstimate("m", "host", 2.2, (2.0, 2.4), nodes)
+    base = SimpleNamespace(device_id="host/x/t1", metadata={})
+    phone = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host)  # type: ignore[arg-type]
+    conv, add = phone.nodes
+    extra = t.per_node_ms + t.per_act_mb_ms * 0  # no activations on these nodes
+    assert conv.ms == pytest.approx(2.0 * t.scale_of("conv") + 0.5 * 2 + extra, rel=1e-3)
+    assert add.ms == pytest.approx(0.2 * t.scale_of("elementwise") + extra, rel=1e-3)
+    assert conv.interval_ms[0] < conv.ms < conv.interval_ms[1] and "ms a GFLOP" in conv.note
+    assert "GFLOP" not in add.note
+    assert phone.total_ms == pytest.approx(t.overhead_ms + conv.ms + add.ms)

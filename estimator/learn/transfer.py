@@ -11,11 +11,19 @@ estimate does not scale with:
     phone_ms ~= overhead + sum_class scale_class * host_ms(nodes of that class)
                 [+ per-node cost] [+ cost per MB of activations moved]
 
+                [+ cost per GFLOP of convolutions and of depthwise convolutions]
+
 fitted by relative least squares, every term non-negative. Its form (one scale or one scale per
-class; each with or without a per-node cost and an activation-traffic cost) is chosen by
-cross-validation grouped by model family, the simplest within one standard error of the best;
-the interval comes from the out-of-family residuals. The activation term is what lifted the
-published CPU profiles' out-of-family scores most (docs/guide.md, bench/phone_cpus.py).
+class; each with or without a per-node cost, an activation-traffic cost and a per-GFLOP cost of
+convolutions and depthwise convolutions) is chosen by cross-validation grouped by model family,
+the simplest within one standard error of the best; the interval comes from the out-of-family
+residuals. The activation term is what lifted the published CPU profiles' out-of-family scores
+most (docs/guide.md, bench/phone_cpus.py). The per-GFLOP terms let a phone's convolution
+kernels (TensorFlow Lite 2.10 on ARM NEON) run at a rate of their own rather than only at a
+multiple of the host's XNNPACK time, whose x86 tiling and cache effects the phone does not
+share. bench/phone_cpus.py (42 profiles, models left out by family) without and with them on
+one host estimator (AMD EPYC, 2 cores, 2026-12-06): 67.1 -> 69.8 % within ±10 % on average,
+MAPE 11.0 -> 10.1 %, profiles at 80 % 6 -> 11 (docs/guide.md).
 
 Grouped convolutions (``CONV_2D:GROUPED``: ResNeXt, RegNet) are priced apart, per GFLOP,
 whenever the training models have any. The published phones ran TensorFlow Lite 2.10, whose
@@ -40,7 +48,8 @@ from ..predict.composition import OP_CLASSES
 
 GROUPED = "grouped"  # a model's GFLOPs of grouped convolutions, priced apart (module docstring)
 
-FORMS = {
+GFLOP_CLASSES = ("conv", "depthwise")  # op classes a form may also price per GFLOP
+_HOST_FORMS = {
     "one scale": ["all"],
     "one scale, per node": ["all", "nodes"],
     "class scales": list(OP_CLASSES),
@@ -49,6 +58,13 @@ FORMS = {
     "one scale, per node, per activation MB": ["all", "nodes", "act"],
     "class scales, per activation MB": [*OP_CLASSES, "act"],
     "class scales, per node, per activation MB": [*OP_CLASSES, "nodes", "act"],
+}
+FORMS = {
+    **_HOST_FORMS,
+    **{
+        f"{form}, per GFLOP of convolutions": [*cols, *(f"gflop:{c}" for c in GFLOP_CLASSES)]
+        for form, cols in _HOST_FORMS.items()
+    },
 }
 
 
@@ -79,6 +95,11 @@ class Transfer:
         forms without that term, and in transfers trained before it existed)."""
         return dict(zip(self.columns, self.coef, strict=True)).get("act", 0.0)
 
+    def per_gflop_ms(self, cls: str) -> float:
+        """What one GFLOP of ``cls`` costs on the phone beyond its scaled host time (0 in
+        forms without that term, and in transfers trained before it existed)."""
+        return dict(zip(self.columns, self.coef, strict=True)).get(f"gflop:{cls}", 0.0)
+
     @property
     def per_grouped_gflop_ms(self) -> float | None:
         """What one GFLOP of a grouped convolution costs on the phone; None where the
@@ -92,12 +113,16 @@ def model_columns(
     act_mb: float = 0.0,
     grouped_gflop: float = 0.0,
     grouped_ms: float = 0.0,
+    gflop_by_class: dict[str, float] | None = None,
 ) -> dict[str, float]:
     """A model's columns: host ms per op class (grouped convolutions left out of
     ``by_class_ms``), in all, its costed node count, the activation megabytes its costed nodes
-    read and write, and its grouped convolutions' GFLOPs and host ms (priced as convolutions
-    when a transfer does not price them apart)."""
+    read and write, its grouped convolutions' GFLOPs and host ms (priced as convolutions
+    when a transfer does not price them apart), and the GFLOPs of its convolutions and
+    depthwise convolutions (``gflop_by_class``, grouped ones left out)."""
     out = {c: float(by_class_ms.get(c, 0.0)) for c in OP_CLASSES}
+    for c in GFLOP_CLASSES:
+        out[f"gflop:{c}"] = float((gflop_by_class or {}).get(c, 0.0))
     out["all"] = float(sum(out.values()))
     out["nodes"] = float(nodes)
     out["act"] = float(act_mb)

@@ -1,7 +1,8 @@
 """A phone's CPU priced by transfer from the host: every node as the host estimator prices it,
 scaled by what one host millisecond of its op class costs on the phone
 (:mod:`..learn.transfer`; grouped convolutions per GFLOP where it prices them apart), plus the
-fitted per-node, per-activation-megabyte and per-run costs."""
+fitted per-GFLOP (convolutions, depthwise convolutions), per-node, per-activation-megabyte and
+per-run costs."""
 
 from __future__ import annotations
 
@@ -65,13 +66,17 @@ class TransferEstimator:
                 spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
                 lo, hi = (ms - extra) * spread[0] + extra, (ms - extra) * spread[1] + extra
             else:
-                scale = t.scale_of(op_class(n.op))
-                ms = n.ms * scale + extra
+                cls = op_class(n.op)
+                scale = t.scale_of(cls)
+                # its FLOPs' own price on the phone where the transfer has one (learn.transfer)
+                flop_ms = t.per_gflop_ms(cls) * n.flops / 1e9 if costed else 0.0
+                ms = n.ms * scale + flop_ms + extra
                 lo, hi = (
-                    (n.interval_ms[0] * scale + extra, n.interval_ms[1] * scale + extra)
+                    (n.interval_ms[0] * scale + flop_ms + extra,
+                     n.interval_ms[1] * scale + flop_ms + extra)
                     if costed
                     else (0, 0)
-                )
+                )  # fmt: skip
             moved = (
                 f", + {t.per_act_mb_ms * n.act_bytes / 1e3:.3g} µs for its "
                 f"{n.act_bytes / 1e6:.3g} MB of activations"
@@ -85,9 +90,15 @@ class TransferEstimator:
                     f"> 1) took for them{moved}"
                 )
             elif costed:
+                flops = (
+                    f", + {flop_ms * 1000:.3g} µs for its {n.flops / 1e9:.3g} GFLOP at "
+                    f"{t.per_gflop_ms(cls):.3g} ms a GFLOP, the phone's own rate for {cls} FLOPs"
+                    if flop_ms
+                    else ""
+                )
                 note = (
                     f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
-                    f"ms of {op_class(n.op)} ops costs on this phone's CPU{moved}"
+                    f"ms of {cls} ops costs on this phone's CPU{flops}{moved}"
                 )
             else:
                 note = n.note

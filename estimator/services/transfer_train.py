@@ -49,6 +49,7 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
             continue
         est = base.predict(zoo.graph(r["model"]))
         by_class: dict[str, float] = defaultdict(float)
+        gflop: dict[str, float] = defaultdict(float)
         costed, act, grouped_flops, grouped_ms = 0, 0, 0, 0.0
         for n in est.nodes:
             if n.source in ("free", "fused"):
@@ -58,10 +59,13 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
                 grouped_ms += n.ms
             else:
                 by_class[op_class(n.op)] += n.ms
+                gflop[op_class(n.op)] += n.flops / 1e9
             costed += 1
             act += n.act_bytes
         names.append(r["model"])
-        rows.append(tl.model_columns(by_class, costed, act / 1e6, grouped_flops / 1e9, grouped_ms))
+        rows.append(
+            tl.model_columns(by_class, costed, act / 1e6, grouped_flops / 1e9, grouped_ms, gflop)
+        )
         measured.append(r["mean_us"] / 1000)
         families.append(zoo.family(r["model"]))
         flops.append(float(est.nodes and sum(n.flops for n in est.nodes)))
