@@ -13,6 +13,14 @@ from common import RESULTS, ROOT
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 ORDER = [
     "phones",
+    "accuracy_interleaved_build",
+    "accuracy_interleaved_build_second",
+    "baseline_20261206",
+    "compare_builds_vs_accuracy_interleaved_build",
+    "compare_builds_vs_accuracy_interleaved_build_second",
+    "build_repeatability",
+    "truth_runs_20261207",
+    "truth_protocols",
     "accuracy",
     "accuracy_rerun",
     "accuracy_second_machine",
@@ -20,6 +28,9 @@ ORDER = [
     "truth_runs",
     "truth_runs_quiet",
     "cold_layers",
+    "phone_cpus_interleaved_build",
+    "ab_without_gflop",
+    "ab_with_gflop",
     "phone_cpus",
     "phone_cpus_second_machine",
     "speed",
@@ -55,9 +66,15 @@ def summary() -> str:
 
 
 HOST_RUNS = [
-    ("accuracy", "**Host**"),
+    ("accuracy_interleaved_build", "**Host**, built as builds are now (interleaved rounds)"),
+    ("accuracy_interleaved_build_second", "A second build made the same way, on its own truth"),
+    (
+        "baseline_20261206",
+        "The same machine two hours before, built the earlier way (one burst an item)",
+    ),
+    ("accuracy", "Earlier code (2026-12-04), **host**"),
     ("accuracy_rerun", "Its truth timed again on the same home"),
-    ("accuracy_second_machine", "**Host, a second machine, its own build and training**"),
+    ("accuracy_second_machine", "Earlier code, **a second machine, its own build and training**"),
     ("accuracy_second_machine_rerun", "Its truth timed again on the same home"),
 ]
 
@@ -96,7 +113,8 @@ def _host_line(a: dict, label: str) -> str:
 
 
 CPU_RUNS = [
-    ("phone_cpus", "**Phone CPUs by transfer**"),
+    ("phone_cpus_interleaved_build", "**Phone CPUs by transfer**"),
+    ("phone_cpus", "Earlier code (2026-12-04), from that day's host estimator"),
     ("phone_cpus_second_machine", "The same from the second machine's host estimator"),
 ]
 

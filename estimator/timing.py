@@ -8,6 +8,18 @@ from statistics import median
 from typing import Any
 
 
+@dataclass(frozen=True)
+class Burst:
+    """How long one short burst of timed runs lasts: at least ``min_runs`` runs and
+    ``min_s`` seconds, at most ``max_runs`` runs or ``max_s`` seconds (whichever ends it
+    first), after one untimed run that warms the caches the models timed in between used."""
+
+    min_runs: int = 5
+    min_s: float = 0.01
+    max_s: float = 0.15
+    max_runs: int = 100
+
+
 @dataclass
 class Timing:
     median_ms: float

@@ -28,6 +28,8 @@ from leti.estimator.generate.suites import (
     suite_configs,
 )
 from leti.estimator.graph import read_model
+from leti.estimator.services.measure import BURST, ROUNDS, measure_interleaved
+from leti.estimator.timing import Burst
 
 
 def test_smoke_build_measures_every_config(smoke_home, monkeypatch):
@@ -45,6 +47,12 @@ def test_smoke_build_measures_every_config(smoke_home, monkeypatch):
     nets = open_db().model_measurements(kind="generated")
     assert len(nets) == 3 and all(n["median_ms"] > 0 and n["operators"] > 5 for n in nets)
     assert "measured" in r.stdout and "failed 0" in r.stdout
+    # timed in interleaved rounds (services.measure.measure_interleaved): every round's p10
+    # kept, the fastest of them the p10 that training reads
+    for row in [*rows, *nets]:
+        p10s = row["stats"]["round_p10s_ms"]
+        assert len(p10s) == len(row["stats"]["round_medians_ms"]) == ROUNDS
+        assert row["p10_ms"] == min(p10s) and row["runs"] >= ROUNDS * BURST.min_runs
 
 
 def test_bigger_conv_is_slower(smoke_home, monkeypatch):
@@ -239,6 +247,111 @@ def test_ctrl_c_stops_a_build_on_several_devices_and_a_rerun_resumes(
     m = re.search(r"measured (\d+), skipped (\d+)", r.stdout)
     assert m and int(m.group(1)) > 0 and int(m.group(2)) >= len(kept)  # resumed, not redone
     assert {m["config_key"] for m in open_db().measurements(host[0])} >= {c.key for c in smoke()}
+
+
+def test_a_host_build_times_its_drift_references_in_rounds(smoke_home, monkeypatch):
+    """The reference set a host build times at its checkpoints is timed as its items are (in
+    interleaved rounds, the fastest round's p10), under names of that kind, at every
+    checkpoint of the build."""
+    from leti.estimator.services import drift
+
+    monkeypatch.setenv("LETI_HOME", str(smoke_home[0]))
+    refs = open_db().measurements(reference=True)
+    names = {drift.PREFIX + n + drift.ROUNDS_SUFFIX for n in drift.reference_models()}
+    assert {r["op_type"] for r in refs} == names and len(refs) == 2 * len(names)  # start, end
+    assert all(r["median_ms"] > 0 for r in refs)
+
+
+def test_drift_factors_compare_a_reference_only_with_its_own_kind():
+    """Checkpoints timed in rounds (``:rounds``) and older ones timed in one burst are never
+    set against each other: each kind has its own usual timing, each build's rows their own
+    kind's factors, and a timing of one kind against a baseline of the other says nothing."""
+    from leti.estimator.services import drift
+
+    def ref(build: int, k: int, name: str, ms: float) -> dict:
+        at = f"2026-12-0{build}T00:0{k}:00+00:00"
+        return {"op_type": drift.PREFIX + name, "median_ms": ms, "build_id": build,
+                "config": {"checkpoint": k}, "measured_at": at}  # fmt: skip
+
+    old = [ref(1, k, "conv", ms) for k, ms in enumerate([1.0, 1.5, 1.0])]
+    new = [ref(2, k, "conv" + drift.ROUNDS_SUFFIX, ms) for k, ms in enumerate([0.8, 0.8, 0.96])]
+    rows = [{"build_id": 2, "measured_at": "2026-12-02T00:01:30+00:00"},
+            {"build_id": 1, "measured_at": "2026-12-01T00:00:30+00:00"}]  # fmt: skip
+    assert drift.row_factors(old + new, rows) == pytest.approx([1.1, 1.25])
+    assert drift.factor({"conv" + drift.ROUNDS_SUFFIX: 0.8}, drift.baseline(old)) is None
+
+
+def test_models_timed_together_take_turns_round_after_round(tf_model):
+    """Each model of a window is timed in a short burst per round, round after round through
+    all of them, so a slow spell of the machine lands on one burst of a model rather than on
+    its whole timing; the fastest round's p10 is kept with every round beside it. A model
+    that cannot run gets its error and the others their timings. The runners are the host's
+    own, their bursts recorded as they are called."""
+    dev, order, rounds_seen = HostDevice(), [], []
+    models = [
+        build(OpConfig("CONV_2D", dict(h=16, w=16, cin=8, cout=8, k=3, s=1))),
+        tf_model("runtime_reshape").read_bytes(),  # cannot run with made-up inputs
+        build(OpConfig("ADD", dict(h=16, w=16, cin=8))),
+    ]
+    opened = dev.open
+
+    def recording_open(model: bytes):
+        runner, k = opened(model), models.index(model)
+        burst = runner.burst
+        runner.burst = lambda b: (order.append(k), burst(b))[1]
+        return runner
+
+    dev.open = recording_open
+    short = Burst(min_runs=3, min_s=0.001, max_s=0.05)
+    got = measure_interleaved(dev, models, rounds=3, burst=short,
+                              between_rounds=lambda: rounds_seen.append(len(order)))  # fmt: skip
+    assert order == [0, 2] * 3 and rounds_seen == [2, 4, 6]
+    assert isinstance(got[1], LetiError) and "failed to run this model" in str(got[1])
+    for t in (got[0], got[2]):
+        p10s, medians = t.extra["round_p10s_ms"], t.extra["round_medians_ms"]
+        assert len(p10s) == len(medians) == 3 and t.p10_ms == min(p10s)
+        assert t.median_ms == sorted(medians)[1] and t.p10_ms <= t.median_ms <= t.p90_ms
+        assert t.runs >= 3 * short.min_runs
+
+
+def test_a_build_cancelled_between_rounds_keeps_what_it_committed(tmp_path, monkeypatch):
+    """Cancelled (the viewer's settings page) while a window is being timed: the window is
+    dropped whole (none of it recorded from fewer rounds than the rest), what earlier windows
+    committed stays, no lease is left held, and a rerun measures the rest."""
+    import threading
+
+    from leti.estimator.services import drift
+    from leti.estimator.services.build import make_plan, run_build
+
+    monkeypatch.setenv("LETI_HOME", str(tmp_path))
+    cancel, bursts = threading.Event(), []
+    dev = HostDevice()
+    opened = dev.open
+
+    references = set(drift.reference_models().values())  # timed at checkpoints: not counted
+
+    def open_and_count(model: bytes):
+        runner = opened(model)
+        if model in references:
+            return runner
+        burst = runner.burst
+
+        def counted(b):
+            bursts.append(1)
+            if len(bursts) == 8 * ROUNDS + 3:  # in the first round of the second window
+                cancel.set()
+            return burst(b)
+
+        runner.burst = counted
+        return runner
+
+    dev.open = open_and_count
+    plan = make_plan("smoke")
+    prog = run_build(open_db(), dev, plan, show_progress=False, cancel=cancel)
+    assert prog.current == "cancelled" and prog.measured == 8
+    assert len(open_db().measurements(dev.profile.id)) == 8 and not open_db().leases()
+    again = run_build(open_db(), HostDevice(), plan, show_progress=False)
+    assert again.skipped == 8 and again.measured == len(plan.items) - 8
 
 
 def test_host_timings_are_whole_statistics(tf_model):

@@ -223,6 +223,8 @@ def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch, leti_cli):
         assert len(rounds) == len(p10s) == 2 and stats["statistic"] == "minimum of round p10s"
         assert m["measured_ms"] == pytest.approx(min(p10s))
     assert out["truth"]["rounds"] == 2 and out["truth"]["repeatability"]["models"] == 3
+    # the reference set timed around the truth is of the kind the build's checkpoints were
+    assert len(out["drift"]["factors"]) == 2 and out["drift"]["factor"] > 0
     # measured now, recorded for next time
     again = leti_cli("evaluate", str(tf_model("conv_small")), "--format", "json", home=home)
     again = json.loads(again.stdout)

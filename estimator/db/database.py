@@ -2,10 +2,10 @@
 
 SQLAlchemy Core over SQLite (WAL) by default, or one PostgreSQL database that a lab's builders
 share (``--db postgresql://...``). Each result is committed on its own, so a killed build loses
-at most the measurement in flight, and ``(device_id, config_key)`` uniqueness makes reruns
-resume. Builders working at once on one device profile split the work with leases
-(:meth:`Database.claim`, see ``leases.py``); a result that another builder committed first is
-kept, never an error.
+at most what it was timing (one item, or on the host one window of items timed together), and
+``(device_id, config_key)`` uniqueness makes reruns resume. Builders working at once on one
+device profile split the work with leases (:meth:`Database.claim`, see ``leases.py``); a
+result that another builder committed first is kept, never an error.
 """
 
 from __future__ import annotations

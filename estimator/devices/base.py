@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import LetiError
-from ..timing import Timing
+from ..timing import Burst, Timing
 
 DEVICE_HELP = (
     "'host' (this machine's CPU), 'gpu' (this machine's GPU through LiteRT), 'adb:SERIAL' "
@@ -60,6 +60,25 @@ class Device(Protocol):
     def check(self) -> None: ...
 
     def measure(self, model: bytes, runs: int | None = None) -> Timing: ...
+
+
+class Runner(Protocol):
+    """One model opened on a device and warmed up, timed in short bursts as often as asked
+    (:class:`Interleaving`), then closed."""
+
+    def burst(self, burst: Burst) -> Timing: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Interleaving(Protocol):
+    """A device that keeps several models open at once, so a build can time each of them in
+    short bursts interleaved with the others' (:func:`..services.measure.measure_interleaved`)
+    rather than in one burst: a slow spell of a shared machine then lands on one burst of a
+    model, not on all of its timing. Declared rather than guessed with hasattr."""
+
+    def open(self, model: bytes) -> Runner: ...
 
 
 @runtime_checkable

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import LetiError
 from ..logs import native_stderr
-from ..timing import Timing, is_stable, summarize
+from ..timing import Burst, Timing, is_stable, summarize
 from .base import DeviceProfile, cpu_model, host_profile_id
 
 
@@ -95,8 +95,8 @@ class HostDevice:
                 "pip install ai-edge-litert",
             ) from None
 
-    def measure(self, model: bytes, runs: int | None = None) -> Timing:
-        """Median-stable timing of one model; ``runs`` forces an exact run count."""
+    def open(self, model: bytes) -> HostRunner:
+        """The model on a fresh interpreter, inputs filled, run once and warmed up."""
         from ai_edge_litert.interpreter import Interpreter
 
         try:
@@ -109,20 +109,22 @@ class HostDevice:
                 f"the interpreter cannot run this model: {msg[-1] if msg else exc}"
             ) from None
         fill_inputs(interp)
-        invoke = interp.invoke
         try:  # an op cut out of a model may need input values we cannot know (a shape)
-            invoke()
+            interp.invoke()
         except RuntimeError as exc:
             msg = str(exc).strip().splitlines()
             raise LetiError(
                 f"the interpreter failed to run this model: {msg[-1] if msg else exc}"
             ) from None
+        runner = HostRunner(interp)
+        runner.warm_up(self.warmup_seconds)
+        return runner
+
+    def measure(self, model: bytes, runs: int | None = None) -> Timing:
+        """Median-stable timing of one model; ``runs`` forces an exact run count."""
+        runner = self.open(model)
+        invoke = runner.invoke
         clock = time.perf_counter_ns
-        start = clock()
-        warm = 1
-        while warm < 2 or (clock() - start) < self.warmup_seconds * 1e9:
-            invoke()
-            warm += 1
         samples: list[float] = []
         start = clock()
         while True:
@@ -139,4 +141,40 @@ class HostDevice:
                 break
             if n >= self.min_runs and elapsed >= self.min_seconds and is_stable(samples):
                 break
-        return summarize(samples, warmup_runs=warm)
+        return summarize(samples, warmup_runs=runner.warm)
+
+
+class HostRunner:
+    """One model on its own interpreter, kept open so that it can be timed in short bursts
+    between other models' (:class:`..base.Interleaving`)."""
+
+    def __init__(self, interp: Any) -> None:
+        self.interp = interp
+        self.invoke = interp.invoke
+        self.warm = 1  # runs before the first timed one (the check run counts)
+
+    def warm_up(self, seconds: float) -> None:
+        clock = time.perf_counter_ns
+        start = clock()
+        while self.warm < 2 or (clock() - start) < seconds * 1e9:
+            self.invoke()
+            self.warm += 1
+
+    def burst(self, burst: Burst) -> Timing:
+        invoke, clock = self.invoke, time.perf_counter_ns
+        invoke()  # the models timed in between left the caches to themselves
+        samples: list[float] = []
+        start = clock()
+        while True:
+            t0 = clock()
+            invoke()
+            t1 = clock()
+            samples.append((t1 - t0) / 1e6)
+            elapsed = (t1 - start) / 1e9
+            if (len(samples) >= burst.min_runs and elapsed >= burst.min_s) or (
+                elapsed >= burst.max_s or len(samples) >= burst.max_runs
+            ):
+                return summarize(samples)
+
+    def close(self) -> None:
+        self.interp = self.invoke = None

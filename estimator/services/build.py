@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..db import Database
-from ..devices import Device, DeviceProfile, KernelProfiler
+from ..devices import Device, DeviceProfile, Interleaving, KernelProfiler
 from ..devices.adb import DeviceLost
 from ..errors import LetiError
 from ..generate import netgen, real
@@ -36,7 +36,7 @@ from ..timing import Timing
 from . import drift
 from .claims import LEASE_S, Claims
 from .context import fusion_probe, in_context, op_in_context
-from .measure import record_model_measurement
+from .measure import ROUNDS, measure_interleaved, record_model_measurement
 
 # Producer -> consumer pairs each suite probes for fusion (every combination at least once).
 FUSION_PROBES = {"default": 54, "full": 108}
@@ -240,6 +240,43 @@ def run_build(
     reasons: list[str] = []
     checkpoints = len(todo) >= CHECKPOINTS_FROM
     claims = Claims(db, profile.id, todo, lease_s)
+    window = Window(window_size(device, len(todo)))
+
+    def settled(item: WorkItem, reason: str | None, seconds: float) -> None:
+        """Count one item's outcome (a network that failed is given back for a rerun)."""
+        if reason is not None and item.kind == "network":
+            db.release(profile.id, [item.key], claims.owner)  # not recorded: retried later
+        claims.finished(item.key)
+        if reason is None:
+            prog.measured += 1
+        else:
+            prog.failed += 1
+            prog.failures.append(f"{item.label}: {reason}")
+            reasons.append(reason)
+            _stop_if_systemic(db, profile.id, build_id, reasons, prog.measured)
+        prog.finished(item.kind, seconds)
+        _tick(bar, prog, on_progress)
+
+    def between_rounds() -> None:
+        claims.renew()
+        if cancel is not None and cancel.is_set():
+            raise _Cancelled
+
+    def flush() -> None:
+        """Time the window's models together and record each (nothing, if cancelled)."""
+        if not window.items:
+            return
+        prog.current = f"{len(window.items)} models in {ROUNDS} interleaved rounds"
+        start = time.perf_counter()
+        models = [b.data for _, b, _ in window.items]
+        assert isinstance(device, Interleaving)  # window_size is 1 on any other device
+        timings = measure_interleaved(device, models, between_rounds=between_rounds)
+        share = (time.perf_counter() - start) / len(window.items)
+        for (item, built, made_s), t in zip(window.items, timings, strict=True):
+            reason = _record(db, profile, item, built, t, build_id, claims.owner)
+            settled(item, reason, made_s + share)
+        window.clear()
+
     try:
         for done, item in enumerate(claims):
             _count_others(prog, claims)
@@ -250,21 +287,22 @@ def run_build(
                 _checkpoint(db, device, profile, build_id, done // drift.EVERY, prog)
             prog.current = item.label
             start = time.perf_counter()
+            if window.size > 1 and item.kind in INTERLEAVED:
+                built = _make(db, profile, item, build_id, claims.owner)
+                if isinstance(built, str):
+                    settled(item, built, time.perf_counter() - start)
+                elif window.add(item, built, time.perf_counter() - start):
+                    flush()
+                continue
             reason = _measure(db, device, profile, item, build_id, claims.owner)
-            if reason is not None and item.kind == "network":
-                db.release(profile.id, [item.key], claims.owner)  # not recorded: retried later
-            if reason is None:
-                prog.measured += 1
-            else:
-                prog.failed += 1
-                prog.failures.append(f"{item.label}: {reason}")
-                reasons.append(reason)
-                _stop_if_systemic(db, profile.id, build_id, reasons, prog.measured)
-            prog.finished(item.kind, time.perf_counter() - start)
-            _tick(bar, prog, on_progress)
+            settled(item, reason, time.perf_counter() - start)
+        if status == "done":
+            flush()
         _count_others(prog, claims)
         if checkpoints and status == "done":
             _checkpoint(db, device, profile, build_id, len(todo) // drift.EVERY + 1, prog)
+    except _Cancelled:
+        status, message = "cancelled", "cancelled by the user"
     except SystemicFailure as exc:
         status, message = "failed", str(exc)
         raise
@@ -278,7 +316,7 @@ def run_build(
         status, message = "crashed", f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        claims.release()
+        claims.release()  # what it holds unfinished: a window in flight among it
         if bar is not None:
             bar.close()
         counts = dict(measured=prog.measured, skipped=prog.skipped, failed=prog.failed)
@@ -287,6 +325,44 @@ def run_build(
         if on_progress:
             on_progress(prog)
     return prog
+
+
+class _Cancelled(Exception):
+    """The user cancelled the build between two rounds of a window."""
+
+
+# Item kinds a device that keeps models open (devices.base.Interleaving) times in windows.
+INTERLEAVED = ("op", "extracted", "network")
+WINDOW_ITEMS = 64  # at most this many models timed together...
+WINDOW_BYTES = 512e6  # ...and at most this many bytes of them held open at once
+
+
+def window_size(device: Device, todo: int) -> int:
+    """How many items a build times together: 1 (each alone, as it comes) on a device that
+    cannot keep models open or times single ops in context; else up to WINDOW_ITEMS, and at
+    most an eighth of the build, so that a build stopped midway has kept most of its work."""
+    if not isinstance(device, Interleaving) or in_context(device):
+        return 1
+    return max(8, min(WINDOW_ITEMS, todo // 8))
+
+
+@dataclass
+class Window:
+    """The items made and waiting to be timed together: (item, its model, seconds to make)."""
+
+    size: int
+    items: list[tuple[WorkItem, Any, float]] = field(default_factory=list)
+    nbytes: int = 0
+
+    def add(self, item: WorkItem, built: Any, made_s: float) -> bool:
+        """Add one; whether the window is now full."""
+        self.items.append((item, built, made_s))
+        self.nbytes += len(built.data)
+        return len(self.items) >= self.size or self.nbytes >= WINDOW_BYTES
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.nbytes = 0
 
 
 def _count_others(prog: Progress, claims: Claims) -> None:
@@ -340,8 +416,25 @@ def _measure(
 ) -> str | None:
     """Make and time one item and commit the result (which ends this builder's lease on it);
     the failure's reason, or None."""
+    built = _make(db, profile, item, build_id, owner)
+    if isinstance(built, str):
+        return built
+    if item.kind == "profiled":
+        return _profile(db, device, profile, item, built, owner)
     try:
-        built = item.make()
+        t: Timing | LetiError = _timing(device, item, built)
+    except DeviceLost:
+        raise
+    except LetiError as exc:
+        t = exc
+    return _record(db, profile, item, built, t, build_id, owner)
+
+
+def _make(db: Database, profile: DeviceProfile, item: WorkItem, build_id: int, owner: str) -> Any:
+    """The item's model, or the reason it cannot be made (recorded as a failure, except for a
+    network: a rerun tries it again)."""
+    try:
+        return item.make()
     except LetiError as exc:
         reason = str(exc)
         if item.kind != "network":  # a network that cannot be made is retried on a rerun
@@ -349,23 +442,30 @@ def _measure(
                 **_row(profile, build_id, item), status="failed", error=reason, owner=owner
             )
         return reason
-    if item.kind == "profiled":
-        return _profile(db, device, profile, item, built, owner)
-    try:
-        t = _timing(device, item, built)
-    except DeviceLost:
-        raise
-    except LetiError as exc:
+
+
+def _record(
+    db: Database,
+    profile: DeviceProfile,
+    item: WorkItem,
+    built: Any,
+    t: Timing | LetiError,
+    build_id: int,
+    owner: str,
+) -> str | None:
+    """Commit an item's timing, or its failure (a network's is not recorded: a rerun tries it
+    again); the failure's reason, or None."""
+    if isinstance(t, LetiError):
         if item.kind != "network":
             db.add_measurement(
                 **_row(profile, build_id, item),
                 features=built.record,
                 model_sha256=hashlib.sha256(built.data).hexdigest(),
                 status="failed",
-                error=str(exc),
+                error=str(t),
                 owner=owner,
             )
-        return str(exc)
+        return str(t)
     if item.kind == "network":
         record_model_measurement(
             db,

@@ -70,7 +70,8 @@ class Claims:
         self.db, self.device_id, self.items = db, device_id, items
         self.lease_s = lease_s
         self.owner = owner or owner_name()
-        self.held: list[str] = []
+        self.held: list[str] = []  # claimed, neither committed nor given back (finished)
+        self._renewed = time.monotonic()
         self.done_by_others: list[WorkItem] = []
 
     def __iter__(self) -> Iterator[WorkItem]:
@@ -89,14 +90,23 @@ class Claims:
                                     self.lease_s))  # fmt: skip
             mine = [i for i in window if i.key in got]
             waiting += [i for i in window if i.key not in got]
-            self.held = [i.key for i in mine]
-            renewed = time.monotonic()
-            for k, item in enumerate(mine):
-                if time.monotonic() - renewed > self.lease_s / 3:
-                    self.db.renew(self.device_id, self.held[k:], self.owner, self.lease_s)
-                    renewed = time.monotonic()
+            self.held += [i.key for i in mine]
+            for item in mine:
+                self.renew()
                 yield item
-                self.held = [i.key for i in mine[k + 1 :]]
+
+    def renew(self, force: bool = False) -> None:
+        """Renew the leases of what this builder holds, once a third of a lease has passed
+        since the last renewal (or now, with ``force``): between items, and between the rounds
+        of a window timed together (:func:`.build.run_build`)."""
+        if self.held and (force or time.monotonic() - self._renewed > self.lease_s / 3):
+            self.db.renew(self.device_id, self.held, self.owner, self.lease_s)
+            self._renewed = time.monotonic()
+
+    def finished(self, key: str) -> None:
+        """``key`` is settled (its result committed, which ended its lease) or given back."""
+        if key in self.held:
+            self.held.remove(key)
 
     def _still_open(self, waiting: list[WorkItem]) -> list[WorkItem]:
         """Items other builders held: drop those they finished; wait while the rest are held
