@@ -23,13 +23,12 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import md_table, save  # noqa: E402
+from common import alternate, md_table, save  # noqa: E402
 
 
 def main() -> None:
@@ -69,14 +68,7 @@ def main() -> None:
         return out
 
     protocols = {"one burst": one_burst, "interleaved": interleaved}
-    timed: dict[str, list[list[float]]] = {p: [] for p in protocols}
-    seconds: dict[str, list[float]] = {p: [] for p in protocols}
-    for _ in range(2):
-        for name, fn in protocols.items():
-            t0 = time.perf_counter()
-            timed[name].append(fn())
-            seconds[name].append(time.perf_counter() - t0)
-            print(f"{name}: {seconds[name][-1]:.1f} s", file=sys.stderr, flush=True)
+    timed, seconds = alternate(protocols)
 
     fastest = np.min(np.array([p for runs in timed.values() for p in runs]), axis=0)
     rows, out = [], {}

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,21 @@ def md_table(headers: list[str], rows: list[list[Any]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def alternate(
+    protocols: dict[str, Callable[[], Any]], times: int = 2
+) -> tuple[dict[str, list[Any]], dict[str, list[float]]]:
+    """Run each protocol ``times`` times, the protocols taking turns (so that a slow spell of
+    the machine does not fall on one protocol only): each one's results and seconds."""
+    import time
+
+    results: dict[str, list[Any]] = {p: [] for p in protocols}
+    seconds: dict[str, list[float]] = {p: [] for p in protocols}
+    for _ in range(times):
+        for name, fn in protocols.items():
+            t0 = time.perf_counter()
+            results[name].append(fn())
+            seconds[name].append(time.perf_counter() - t0)
+            print(f"{name}: {seconds[name][-1]:.1f} s", file=sys.stderr, flush=True)
+    return results, seconds

@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_MODELS, md_table, save  # noqa: E402
+from common import SHARED_MODELS, alternate, md_table, save  # noqa: E402
 
 
 def main() -> None:
@@ -64,14 +63,7 @@ def main() -> None:
 
     protocols = {f"adaptive, {a.rounds} rounds": adaptive,
                  f"interleaved, {a.short_rounds} short rounds": interleaved}  # fmt: skip
-    runs: dict[str, list] = {p: [] for p in protocols}
-    seconds: dict[str, list[float]] = {p: [] for p in protocols}
-    for _ in range(2):
-        for name, fn in protocols.items():
-            t0 = time.perf_counter()
-            runs[name].append(fn())
-            seconds[name].append(time.perf_counter() - t0)
-            print(f"{name}: {seconds[name][-1]:.0f} s", file=sys.stderr, flush=True)
+    runs, seconds = alternate(protocols)
 
     rows, out = [], {}
     for name, (first, second) in runs.items():
