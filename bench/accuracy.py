@@ -187,7 +187,7 @@ By overlap with the real-architecture corpus (MediaPipe-style models are never i
 
 {md_table(["part", "models", "MAPE %", "within ±5 %", "within ±10 %", "Spearman ρ"], overlap_rows)}
 
-With the drift removed (truth divided by each round's reference factor):
+With the drift removed (truth divided by the least of its rounds' reference factors):
 
 {md_table(["estimator", "MAPE %", "within ±5 %", "within ±10 %", "Spearman ρ"], norm_rows)}
 

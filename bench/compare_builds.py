@@ -85,7 +85,7 @@ def main() -> None:
 The truth's own repeatability in that run (even rounds against odd): within ±10 % for
 {rep.get("within_10", "?")} % of the models, within ±5 % for {rep.get("within_5", "?")} %.
 
-Drift removed: the truth's rounds divided by their drift factors (bench/accuracy.py), taken
+Drift removed: the truth divided by its rounds' least drift factor (bench/accuracy.py), taken
 to each home's own calibration state by the ratio of its reference timings to the truth
 home's ("state"; none where the two homes' reference sets were timed differently).
 

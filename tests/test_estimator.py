@@ -223,8 +223,13 @@ def test_evaluate_json(trained_home, tf_model, tmp_path, monkeypatch, leti_cli):
         assert len(rounds) == len(p10s) == 2 and stats["statistic"] == "minimum of round p10s"
         assert m["measured_ms"] == pytest.approx(min(p10s))
     assert out["truth"]["rounds"] == 2 and out["truth"]["repeatability"]["models"] == 3
-    # the reference set timed around the truth is of the kind the build's checkpoints were
-    assert len(out["drift"]["factors"]) == 2 and out["drift"]["factor"] > 0
+    # the reference set timed around the truth is of the kind the build's checkpoints were;
+    # the device's state over the rounds is their least factor, and the drift-removed truth
+    # the truth divided by it
+    factors = out["drift"]["factors"]
+    assert len(factors) == 2 and out["drift"]["factor"] == min(factors) > 0
+    for m in out["models"]:
+        assert m["measured_normalised_ms"] == pytest.approx(m["measured_ms"] / min(factors))
     # measured now, recorded for next time
     again = leti_cli("evaluate", str(tf_model("conv_small")), "--format", "json", home=home)
     again = json.loads(again.stdout)

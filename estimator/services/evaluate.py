@@ -42,8 +42,9 @@ def truth(
 ) -> Truth:
     """Measured ms of each model: recorded, or (all with ``remeasure``) timed now in
     ``rounds`` interleaved rounds and recorded for next time. Timed now, the drift reference
-    set is timed before every round; each round's timings divided by its factor give the
-    normalised truth (what the device would show in its calibration state)."""
+    set is timed before every round; the truth divided by the least of those factors (the
+    device's quiet state over the rounds, :func:`.drift.quiet_factor`) is the normalised
+    truth (what the device would show in its calibration state)."""
     device_id = resolve_profile(spec, db)
     recorded = {r["model_sha256"]: r for r in db.model_measurements(device_id)}
     todo = {
@@ -67,23 +68,19 @@ def truth(
             if len(factors) == len(t.extra["round_medians_ms"]):
                 t.extra["drift_factors"] = list(factors)
             record_model_measurement(db, device.profile, todo[m], t, name=Path(m).name, kind="user")
+    factor = drift.quiet_factor(factors)
     measured, normalised, timed = [], [], []
     for m, g in zip(models, graphs, strict=True):
         if m in fresh:
             t = fresh[m]
             measured.append(t.median_ms)
-            per = t.extra.get("drift_factors")
             rounds = list(zip(t.extra["round_medians_ms"], t.extra["round_p10s_ms"], strict=True))
             timed.append(rounds)
-            normalised.append(
-                truth_value([(v / f, p / f) for (v, p), f in zip(rounds, per, strict=True)])
-                if per
-                else None
-            )
+            every_round = t.extra.get("drift_factors") and factor
+            normalised.append(t.median_ms / factor if every_round else None)
         else:
             measured.append(recorded_truth(recorded[g.sha256]))
             normalised.append(None)
-    factor = median(factors) if factors else None
     state = {
         "factors": factors,
         "factor": factor,
