@@ -406,3 +406,44 @@ def test_transfer_finds_a_phone_rate_per_convolution_gflop_and_charges_it_node_b
     assert conv.interval_ms[0] < conv.ms < conv.interval_ms[1] and "ms a GFLOP" in conv.note
     assert "GFLOP" not in add.note
     assert phone.total_ms == pytest.approx(t.overhead_ms + conv.ms + add.ms)
+
+
+def test_transfer_prices_depthwise_convolutions_from_their_own_size_not_the_hosts_time():
+    """The host's XNNPACK runs 7x7 depthwise convolutions ~10x slower per FLOP than 3x3 ones;
+    a phone does not. Truth where depthwise layers cost 2 ms per GFLOP whatever the host took
+    (their host ms drawn at random, 10x apart): the transfer recovers the rate and never
+    scales the host's depthwise time, so two depthwise nodes of equal FLOPs cost the phone the
+    same; a transfer stored before the rule (no ``host_scaled``) still scales them by "all"."""
+    from dataclasses import replace
+
+    from leti.estimator.learn import transfer as tl
+    from leti.estimator.predict.results import ModelEstimate, NodeEstimate
+    from leti.estimator.predict.transfer_estimator import TransferEstimator
+
+    rng = np.random.default_rng(4)
+    families = [f"f{i % 6}" for i in range(36)]
+    rows = []
+    for _ in families:
+        dw_gflop = float(rng.uniform(0.02, 0.2))
+        dw_ms = dw_gflop * float(rng.choice([30.0, 300.0]))  # 3x3-like or 7x7-like on x86
+        rows.append(tl.model_columns({"conv": float(rng.uniform(2, 20)), "depthwise": dw_ms},
+                                     40, 10.0, gflop_by_class={"depthwise": dw_gflop}))  # fmt: skip
+    assert all(r["all"] == r["conv"] for r in rows)  # the host's depthwise ms are not scaled
+    y = [1.3 * r["conv"] + 2.0 * r["gflop:depthwise"] + 0.3 for r in rows]
+    t = tl.fit(rows, y, families)
+    assert "depthwise" not in t.columns and t.host_scaled is not None
+    assert t.scale_of("depthwise") == 0.0 and t.scale_of("conv") == pytest.approx(1.3, rel=1e-3)
+    assert t.per_gflop_ms("depthwise") == pytest.approx(2.0, rel=1e-3)
+
+    def node(i: int, ms: float) -> NodeEstimate:
+        return NodeEstimate(0, i, "DEPTHWISE_CONV_2D", ms, (ms * 0.8, ms * 1.2), 0.0,
+                            "learned", flops=10**8, kind="DEPTHWISE_CONV_2D")  # fmt: skip
+
+    host = ModelEstimate("m", "host", 33.0, (30.0, 36.0), [node(0, 3.0), node(1, 30.0)])
+    base = SimpleNamespace(device_id="host/x/t1", metadata={})
+    small, big = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host).nodes  # type: ignore[arg-type]
+    assert small.ms == pytest.approx(big.ms) == pytest.approx(0.2 + t.per_node_ms, rel=1e-3)
+    assert small.interval_ms[0] < small.ms < small.interval_ms[1]
+    assert "priced from its own size" in big.note and "GFLOP" in big.note
+    old = replace(t, host_scaled=None, columns=["all"], coef=[1.3])
+    assert TransferEstimator("p", base, old)._carry(host).nodes[1].ms == pytest.approx(39.0)  # type: ignore[arg-type]

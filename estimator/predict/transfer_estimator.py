@@ -1,6 +1,7 @@
 """A phone's CPU priced by transfer from the host: every node as the host estimator prices it,
 scaled by what one host millisecond of its op class costs on the phone
-(:mod:`..learn.transfer`; grouped convolutions per GFLOP where it prices them apart), plus the
+(:mod:`..learn.transfer`; grouped convolutions per GFLOP where it prices them apart, and
+depthwise convolutions from their own size alone), plus the
 fitted per-GFLOP (convolutions, depthwise convolutions), per-node, per-activation-megabyte and
 per-run costs."""
 
@@ -71,9 +72,11 @@ class TransferEstimator:
                 # its FLOPs' own price on the phone where the transfer has one (learn.transfer)
                 flop_ms = t.per_gflop_ms(cls) * n.flops / 1e9 if costed else 0.0
                 ms = n.ms * scale + flop_ms + extra
+                # a class priced from its own size keeps the host interval's relative spread
+                spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
                 lo, hi = (
-                    (n.interval_ms[0] * scale + flop_ms + extra,
-                     n.interval_ms[1] * scale + flop_ms + extra)
+                    (n.interval_ms[0] * scale + flop_ms * (1 if scale else spread[0]) + extra,
+                     n.interval_ms[1] * scale + flop_ms * (1 if scale else spread[1]) + extra)
                     if costed
                     else (0, 0)
                 )  # fmt: skip
@@ -99,6 +102,10 @@ class TransferEstimator:
                 note = (
                     f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
                     f"ms of {cls} ops costs on this phone's CPU{flops}{moved}"
+                    if scale
+                    else f"{cls} priced from its own size, not from this machine's time for it "
+                    f"({n.ms * 1000:.3g} µs), which does not carry over to a phone: "
+                    f"{t.per_node_ms * 1000:.3g} µs a node{flops}{moved}"
                 )
             else:
                 note = n.note

@@ -83,7 +83,8 @@ def evaluate_transfer(
     the other families) and by two baselines fitted on the same folds: FLOPs-proportional
     and the host's total times the median phone/host ratio."""
     y = np.asarray(measured)
-    host = np.array([r["all"] + r.get("grouped_ms", 0.0) for r in rows])  # the host's total
+    # the host's total: its "all" leaves out what the transfer prices from its own size
+    host = np.array([r["all"] + r["depthwise"] + r.get("grouped_ms", 0.0) for r in rows])
     f = np.asarray(flops, float)
     held, ratio, per_flop = np.zeros(len(y)), np.zeros(len(y)), np.zeros(len(y))
     fam = np.array(families)
