@@ -29,8 +29,10 @@ ORDER = [
     "truth_runs",
     "truth_runs_quiet",
     "cold_layers",
+    "phone_cpus_compute_nodes",
     "phone_cpus_depthwise_own_size",
     "phone_cpus_interleaved_build",
+    "ab_compute_nodes",
     "ab_depthwise_own_size",
     "ab_without_gflop",
     "ab_with_gflop",
@@ -121,10 +123,14 @@ def _host_line(a: dict, label: str) -> str:
 
 
 CPU_RUNS = [
-    ("phone_cpus_depthwise_own_size", "**Phone CPUs by transfer**"),
+    ("phone_cpus_compute_nodes", "**Phone CPUs by transfer**"),
+    (
+        "phone_cpus_depthwise_own_size",
+        "The same host estimator, every node paying the per-node cost",
+    ),
     (
         "phone_cpus_interleaved_build",
-        "The same host estimator, depthwise convolutions still scaled from the host's time",
+        "The same, depthwise convolutions also scaled from the host's time",
     ),
     ("phone_cpus", "Earlier code (2026-12-04), from that day's host estimator"),
     ("phone_cpus_second_machine", "The same from the second machine's host estimator"),

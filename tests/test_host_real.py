@@ -447,3 +447,40 @@ def test_transfer_prices_depthwise_convolutions_from_their_own_size_not_the_host
     assert "priced from its own size" in big.note and "GFLOP" in big.note
     old = replace(t, host_scaled=None, columns=["all"], coef=[1.3])
     assert TransferEstimator("p", base, old)._carry(host).nodes[1].ms == pytest.approx(39.0)  # type: ignore[arg-type]
+
+
+def test_transfer_charges_its_per_node_cost_to_compute_nodes_only():
+    """A phone paying 0.05 ms per convolution, depthwise or dense layer and nothing per
+    element-wise op (MobileNetV3's many small SE and hard-swish nodes): the transfer recovers
+    the cost from the compute-node counts and charges it to the convolution, not to the ADD;
+    a transfer stored before the rule (no ``host_scaled``) still charges every costed node."""
+    from dataclasses import replace
+
+    from leti.estimator.learn import transfer as tl
+    from leti.estimator.predict.results import ModelEstimate, NodeEstimate
+    from leti.estimator.predict.transfer_estimator import TransferEstimator
+
+    rng = np.random.default_rng(5)
+    families = [f"f{i % 6}" for i in range(36)]
+    rows = [
+        tl.model_columns({"conv": float(rng.uniform(2, 20)), "elementwise": 0.5},
+                         int(rng.integers(20, 200)))
+        for _ in families
+    ]  # fmt: skip
+    y = [1.2 * r["all"] + 0.05 * r["nodes"] + 0.3 for r in rows]
+    t = tl.fit(rows, y, families)
+    assert t.per_node_ms == pytest.approx(0.05, rel=1e-3)
+
+    def node(i: int, op: str, ms: float) -> NodeEstimate:
+        return NodeEstimate(0, i, op, ms, (ms * 0.9, ms * 1.1), 0.0, "learned", kind=op)
+
+    host = ModelEstimate(
+        "m", "host", 2.2, (2.0, 2.4), [node(0, "CONV_2D", 2.0), node(1, "ADD", 0.2)]
+    )
+    base = SimpleNamespace(device_id="host/x/t1", metadata={})
+    conv, add = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host).nodes  # type: ignore[arg-type]
+    assert conv.ms == pytest.approx(2.0 * t.scale_of("conv") + 0.05, rel=1e-3)
+    assert add.ms == pytest.approx(0.2 * t.scale_of("elementwise"), rel=1e-3)
+    old = replace(t, host_scaled=None)
+    _, add_old = TransferEstimator("p", base, old)._carry(host).nodes  # type: ignore[arg-type]
+    assert add_old.ms == pytest.approx(add.ms + 0.05, rel=1e-3)

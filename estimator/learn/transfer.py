@@ -9,13 +9,12 @@ cores than a desktop's, so the activations every node reads and writes cost it t
 estimate does not scale with:
 
     phone_ms ~= overhead + sum_class scale_class * host_ms(nodes of that class)
-                [+ per-node cost] [+ cost per MB of activations moved]
+                [+ cost per compute node] [+ cost per MB of activations moved]
                 [+ cost per GFLOP of convolutions and of depthwise convolutions]
 
-where the classes scaled from the host's time are every class but depthwise convolutions
-(below).
-
-fitted by relative least squares, every term non-negative. Its form (one scale or one scale per
+fitted by relative least squares, every term non-negative; the classes scaled from the host's
+time are every class but depthwise convolutions, and the compute nodes are convolutions,
+depthwise convolutions and dense layers (both below). Its form (one scale or one scale per
 class; each with or without a per-node cost, an activation-traffic cost and a per-GFLOP cost of
 convolutions and depthwise convolutions) is chosen by cross-validation grouped by model family,
 the simplest within one standard error of the best; the interval comes from the out-of-family
@@ -42,6 +41,15 @@ worse). In a quicker replica of that script, always pricing them per GFLOP (ever
 that term) did about a point worse on both, and letting cross-validation choose between the
 two ways 1.6 points worse on the one it was tried on.
 
+The per-node cost is charged to compute nodes only (convolutions of every kind, depthwise
+convolutions, dense layers): element-wise, pooling and layout ops pay through their scaled host
+time and their activation traffic. Charged to every node, the cost fitted on families of few,
+heavy layers over-priced MobileNetV3's ~100 nodes, most of them small (squeeze-and-excitation,
+hard-swish), by up to 3x on the A03s. bench/phone_cpus.py on the same two host estimators
+(2026-12-07), every node charged and compute nodes only: mean within ±10 % 72.1 -> 74.6 and
+74.6 -> 75.5, MAPE 8.9 -> 7.6 and 7.8 -> 7.3 (docs/guide.md). Charging the two kinds of node
+each a cost of their own did worse (73.0 %, MAPE 10.4, on the first).
+
 Grouped convolutions (``CONV_2D:GROUPED``: ResNeXt, RegNet) are priced apart, per GFLOP,
 whenever the training models have any. The published phones ran TensorFlow Lite 2.10, whose
 CONV_2D falls back to its naive reference kernel for groups > 1 ("Grouped convolution is right
@@ -67,6 +75,7 @@ GROUPED = "grouped"  # a model's GFLOPs of grouped convolutions, priced apart (m
 
 GFLOP_CLASSES = ("conv", "depthwise")  # op classes a form may also price per GFLOP
 HOST_SCALED = tuple(c for c in OP_CLASSES if c != "depthwise")  # priced from host ms (above)
+NODE_COST_CLASSES = ("conv", "depthwise", "dense")  # the compute nodes: pay per node (above)
 _HOST_FORMS = {
     "one scale": ["all"],
     "one scale, per node": ["all", "nodes"],
@@ -100,6 +109,11 @@ class Transfer:
     # the op classes priced as a multiple of the host's time; None in transfers trained
     # before depthwise convolutions were priced apart (their "all" included them)
     host_scaled: list[str] | None = None
+
+    def pays_per_node(self, cls: str) -> bool:
+        """Whether a costed node of ``cls`` pays the per-node cost: compute nodes only, or
+        every node in transfers trained before that rule (module docstring)."""
+        return self.host_scaled is None or cls in NODE_COST_CLASSES
 
     def scale_of(self, cls: str) -> float:
         """What a host millisecond of ``cls`` costs on the phone (0 for a class priced from
@@ -141,8 +155,9 @@ def model_columns(
 ) -> dict[str, float]:
     """A model's columns: host ms per op class (grouped convolutions left out of
     ``by_class_ms``), in all (the classes priced from the host's time: depthwise
-    convolutions left out, module docstring), its costed node count, the activation
-    megabytes its costed nodes read and write, its grouped convolutions' GFLOPs and host ms
+    convolutions left out, module docstring), its compute nodes (``nodes``: convolutions
+    grouped or not, depthwise convolutions, dense layers), the activation megabytes its
+    costed nodes read and write, its grouped convolutions' GFLOPs and host ms
     (priced as convolutions when a transfer does not price them apart), and the GFLOPs of
     its convolutions and depthwise convolutions (``gflop_by_class``, grouped ones left out)."""
     out = {c: float(by_class_ms.get(c, 0.0)) for c in OP_CLASSES}

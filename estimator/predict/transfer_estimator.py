@@ -61,7 +61,8 @@ class TransferEstimator:
         for n in host.nodes:
             costed = n.source not in ("free", "fused")
             apart = costed and per_gflop is not None and n.kind == GROUPED_CONV
-            extra = t.per_node_ms + t.per_act_mb_ms * n.act_bytes / 1e6 if costed else 0.0
+            launch = t.per_node_ms if t.pays_per_node(op_class(n.op)) else 0.0
+            extra = launch + t.per_act_mb_ms * n.act_bytes / 1e6 if costed else 0.0
             if apart:  # per GFLOP, as the transfer was fitted; the host interval's spread kept
                 ms = per_gflop * n.flops / 1e9 + extra
                 spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)

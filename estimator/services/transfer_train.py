@@ -50,7 +50,7 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
         est = base.predict(zoo.graph(r["model"]))
         by_class: dict[str, float] = defaultdict(float)
         gflop: dict[str, float] = defaultdict(float)
-        costed, act, grouped_flops, grouped_ms = 0, 0, 0, 0.0
+        compute, act, grouped_flops, grouped_ms = 0, 0, 0, 0.0
         for n in est.nodes:
             if n.source in ("free", "fused"):
                 continue
@@ -60,11 +60,11 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
             else:
                 by_class[op_class(n.op)] += n.ms
                 gflop[op_class(n.op)] += n.flops / 1e9
-            costed += 1
+            compute += op_class(n.op) in tl.NODE_COST_CLASSES  # grouped ones are convolutions
             act += n.act_bytes
         names.append(r["model"])
         rows.append(
-            tl.model_columns(by_class, costed, act / 1e6, grouped_flops / 1e9, grouped_ms, gflop)
+            tl.model_columns(by_class, compute, act / 1e6, grouped_flops / 1e9, grouped_ms, gflop)
         )
         measured.append(r["mean_us"] / 1000)
         families.append(zoo.family(r["model"]))
