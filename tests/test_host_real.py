@@ -320,7 +320,7 @@ def test_transfer_cross_validation_never_sees_the_held_out_family():
     from leti.estimator.learn.transfer import model_columns
 
     rows = [model_columns(r, 20) for r in rows]
-    y = [3 * r["conv"] + 1.5 * r["depthwise"] + 2 for r in rows]
+    y = [3 * r["conv"] + 1.5 * r["dense"] + 2 for r in rows]
     flops = [1e9 * (1 + i) for i in range(16)]
     names = [f"m{i}" for i in range(16)]
     a = evaluate_transfer(names, rows, y, families, flops)
@@ -400,9 +400,9 @@ def test_transfer_finds_a_phone_rate_per_convolution_gflop_and_charges_it_node_b
     base = SimpleNamespace(device_id="host/x/t1", metadata={})
     phone = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host)  # type: ignore[arg-type]
     conv, add = phone.nodes
-    extra = t.per_node_ms + t.per_act_mb_ms * 0  # no activations on these nodes
+    extra = t.per_node_ms  # no activations on these nodes; an ADD pays no per-node cost
     assert conv.ms == pytest.approx(2.0 * t.scale_of("conv") + 0.5 * 2 + extra, rel=1e-3)
-    assert add.ms == pytest.approx(0.2 * t.scale_of("elementwise") + extra, rel=1e-3)
+    assert add.ms == pytest.approx(0.2 * t.scale_of("elementwise"), rel=1e-3)
     assert conv.interval_ms[0] < conv.ms < conv.interval_ms[1] and "ms a GFLOP" in conv.note
     assert "GFLOP" not in add.note
     assert phone.total_ms == pytest.approx(t.overhead_ms + conv.ms + add.ms)
@@ -481,6 +481,38 @@ def test_transfer_charges_its_per_node_cost_to_compute_nodes_only():
     conv, add = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host).nodes  # type: ignore[arg-type]
     assert conv.ms == pytest.approx(2.0 * t.scale_of("conv") + 0.05, rel=1e-3)
     assert add.ms == pytest.approx(0.2 * t.scale_of("elementwise"), rel=1e-3)
-    old = replace(t, host_scaled=None)
+    old = replace(t, node_classes=None)
     _, add_old = TransferEstimator("p", base, old)._carry(host).nodes  # type: ignore[arg-type]
     assert add_old.ms == pytest.approx(add.ms + 0.05, rel=1e-3)
+
+
+def test_transfer_rows_count_compute_nodes_and_leave_depthwise_host_time_unscaled():
+    """What the transfer trains on, from a host estimate: the per-node column counts the
+    convolutions, depthwise and dense layers (not the ADD, not a free RESHAPE), "all" holds
+    the host ms of the classes scaled from it (not the depthwise), the depthwise GFLOPs are
+    kept; and with depthwise convolutions among the models, no form that leaves them free is a
+    candidate. A stand-in database and host estimator (the host's own estimates are tested
+    elsewhere); the zoo graph is real."""
+    from leti.estimator.learn import transfer as tl
+    from leti.estimator.predict.results import ModelEstimate, NodeEstimate
+    from leti.estimator.services.transfer_train import transfer_rows
+
+    def node(i: int, op: str, ms: float, flops: int = 0, source: str = "learned"):
+        return NodeEstimate(0, i, op, ms, (ms, ms), 0.0, source, flops=flops, act_bytes=10**6,
+                            kind=op)  # fmt: skip
+
+    nodes = [node(0, "CONV_2D", 2.0, 10**9), node(1, "DEPTHWISE_CONV_2D", 3.0, 10**8),
+             node(2, "ADD", 0.1), node(3, "FULLY_CONNECTED", 0.5, 10**7),
+             node(4, "RESHAPE", 0.0, source="free")]  # fmt: skip
+    base = SimpleNamespace(predict=lambda _g: ModelEstimate("m", "host", 5.6, (5, 6), nodes))
+    db = SimpleNamespace(model_times=lambda _d: [{"model": "mobilenetv2_w1", "mean_us": 30_000.0}])
+    names, rows, measured, families, _ = transfer_rows(db, "phone/x/cpu-1large", base)  # type: ignore[arg-type]
+    (r,) = rows
+    assert names == ["mobilenetv2_w1"] and measured == [30.0] and families == ["mobilenetv2"]
+    assert r["nodes"] == 3 and r["all"] == pytest.approx(2.6) and r["depthwise"] == 3.0
+    assert r["gflop:depthwise"] == pytest.approx(0.1) and r["act"] == pytest.approx(4.0)
+    forms = tl.candidates(rows)
+    assert forms and all(tl.prices_depthwise(tl.FORMS[f]) for f in forms)
+    assert "one scale" not in forms and len(forms) < len(tl.FORMS)
+    plain = [tl.model_columns({"conv": 2.0}, 1)]
+    assert tl.candidates(plain) == list(tl.FORMS)

@@ -174,7 +174,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             f"(per round: {', '.join(f'x{x:.3f}' for x in d['factors'])})"
         )
         if norm:
-            print("scores with the drift removed (truth divided by each round's factor):")
+            print("scores with the drift removed (truth divided by the least round factor):")
             _print_scores(result["scores_normalised"])
     return 0
 

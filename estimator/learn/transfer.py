@@ -16,7 +16,8 @@ fitted by relative least squares, every term non-negative; the classes scaled fr
 time are every class but depthwise convolutions, and the compute nodes are convolutions,
 depthwise convolutions and dense layers (both below). Its form (one scale or one scale per
 class; each with or without a per-node cost, an activation-traffic cost and a per-GFLOP cost of
-convolutions and depthwise convolutions) is chosen by cross-validation grouped by model family,
+convolutions and depthwise convolutions; among the forms that charge depthwise convolutions
+something when the models have any) is chosen by cross-validation grouped by model family,
 the simplest within one standard error of the best; the interval comes from the out-of-family
 residuals. The activation term is what lifted the published CPU profiles' out-of-family scores
 most (docs/guide.md, bench/phone_cpus.py). The per-GFLOP terms let a phone's convolution
@@ -109,16 +110,22 @@ class Transfer:
     # the op classes priced as a multiple of the host's time; None in transfers trained
     # before depthwise convolutions were priced apart (their "all" included them)
     host_scaled: list[str] | None = None
+    # the op classes that pay the per-node cost; None in transfers trained before it was
+    # charged to compute nodes only (every costed node paid it)
+    node_classes: list[str] | None = None
 
     def pays_per_node(self, cls: str) -> bool:
-        """Whether a costed node of ``cls`` pays the per-node cost: compute nodes only, or
-        every node in transfers trained before that rule (module docstring)."""
-        return self.host_scaled is None or cls in NODE_COST_CLASSES
+        """Whether a costed node of ``cls`` pays the per-node cost (module docstring)."""
+        return self.node_classes is None or cls in self.node_classes
+
+    def own_size(self, cls: str) -> bool:
+        """Whether ``cls`` is priced from its own size, not from the host's time for it."""
+        return self.host_scaled is not None and cls not in self.host_scaled
 
     def scale_of(self, cls: str) -> float:
         """What a host millisecond of ``cls`` costs on the phone (0 for a class priced from
         its own size, depthwise convolutions in transfers trained since that rule)."""
-        if self.host_scaled is not None and cls not in self.host_scaled:
+        if self.own_size(cls):
             return 0.0
         c = dict(zip(self.columns, self.coef, strict=True))
         return c.get(cls, c.get("all", 0.0))
@@ -217,13 +224,29 @@ def cross_validate(
     return held
 
 
+def prices_depthwise(columns: Sequence[str]) -> bool:
+    """Whether a form charges depthwise convolutions anything: they are not scaled from the
+    host's time, so only a per-node, per-activation-megabyte or per-GFLOP term prices them."""
+    return any(c in columns for c in ("nodes", "act", "gflop:depthwise"))
+
+
+def candidates(rows: Sequence[dict[str, float]]) -> list[str]:
+    """The forms cross-validation may choose from: with depthwise convolutions among the
+    models, only those that charge them something (a form leaving them free is no model of
+    a phone)."""
+    depthwise = any(r.get("depthwise", 0.0) > 0 or r.get("gflop:depthwise", 0.0) > 0 for r in rows)
+    return [f for f, cols in FORMS.items() if not depthwise or prices_depthwise(cols)]
+
+
 def choose(
     rows: Sequence[dict[str, float]], measured: Sequence[float], families: Sequence[str]
 ) -> tuple[str, dict[str, float]]:
-    """The form by leave-one-family-out, the simplest within one standard error of the best."""
+    """The form by leave-one-family-out, the simplest within one standard error of the best,
+    among the forms that price every op class the models have (:func:`candidates`)."""
     y = np.asarray(measured, float)
     scored = []
-    for form, columns in FORMS.items():
+    for form in candidates(rows):
+        columns = FORMS[form]
         errors = np.abs(cross_validate(rows, y, families, form) - y) / y
         scored.append((float(errors.mean()), len(columns), form, errors))
     best = min(scored, key=lambda s: s[0])
@@ -252,4 +275,5 @@ def fit(
         max(q95, 0.0),
         {"form_cv_mape": per_form, "models": len(y)},
         list(HOST_SCALED),
+        list(NODE_COST_CLASSES),
     )

@@ -1,9 +1,9 @@
 """A phone's CPU priced by transfer from the host: every node as the host estimator prices it,
 scaled by what one host millisecond of its op class costs on the phone
 (:mod:`..learn.transfer`; grouped convolutions per GFLOP where it prices them apart, and
-depthwise convolutions from their own size alone), plus the
-fitted per-GFLOP (convolutions, depthwise convolutions), per-node, per-activation-megabyte and
-per-run costs."""
+depthwise convolutions from their own size alone), plus the fitted per-GFLOP (convolutions,
+depthwise convolutions), per-compute-node (convolutions, depthwise convolutions, dense layers),
+per-activation-megabyte and per-run costs."""
 
 from __future__ import annotations
 
@@ -70,17 +70,20 @@ class TransferEstimator:
             else:
                 cls = op_class(n.op)
                 scale = t.scale_of(cls)
-                # its FLOPs' own price on the phone where the transfer has one (learn.transfer)
-                flop_ms = t.per_gflop_ms(cls) * n.flops / 1e9 if costed else 0.0
+                # its FLOPs' own price on the phone where the transfer has one (learn.transfer;
+                # a grouped convolution priced as a convolution was fitted by its host ms only)
+                grouped = n.kind == GROUPED_CONV
+                flop_ms = t.per_gflop_ms(cls) * n.flops / 1e9 if costed and not grouped else 0.0
                 ms = n.ms * scale + flop_ms + extra
-                # a class priced from its own size keeps the host interval's relative spread
-                spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
-                lo, hi = (
-                    (n.interval_ms[0] * scale + flop_ms * (1 if scale else spread[0]) + extra,
-                     n.interval_ms[1] * scale + flop_ms * (1 if scale else spread[1]) + extra)
-                    if costed
-                    else (0, 0)
-                )  # fmt: skip
+                own = t.own_size(cls)
+                if not costed:
+                    lo, hi = 0.0, 0.0
+                elif own:  # priced from its own size: the host interval's relative spread
+                    spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
+                    lo, hi = ms * spread[0], ms * spread[1]
+                else:
+                    lo = n.interval_ms[0] * scale + flop_ms + extra
+                    hi = n.interval_ms[1] * scale + flop_ms + extra
             moved = (
                 f", + {t.per_act_mb_ms * n.act_bytes / 1e3:.3g} µs for its "
                 f"{n.act_bytes / 1e6:.3g} MB of activations"
@@ -103,10 +106,10 @@ class TransferEstimator:
                 note = (
                     f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
                     f"ms of {cls} ops costs on this phone's CPU{flops}{moved}"
-                    if scale
+                    if not own
                     else f"{cls} priced from its own size, not from this machine's time for it "
                     f"({n.ms * 1000:.3g} µs), which does not carry over to a phone: "
-                    f"{t.per_node_ms * 1000:.3g} µs a node{flops}{moved}"
+                    f"{launch * 1000:.3g} µs a node{flops}{moved}"
                 )
             else:
                 note = n.note

@@ -81,7 +81,7 @@ def truth(
         else:
             measured.append(recorded_truth(recorded[g.sha256]))
             normalised.append(None)
-    state = {
+    state = {  # the state the truth, the fastest of its rounds, was taken in
         "factors": factors,
         "factor": factor,
         "different_state": factor is not None and abs(factor - 1) > drift.DIFFERENT_STATE,
