@@ -15,6 +15,7 @@ ORDER = [
     "phones",
     "accuracy_interleaved_build",
     "accuracy_interleaved_build_rerun",
+    "accuracy_interleaved_build_third",
     "accuracy_interleaved_build_second",
     "baseline_20261206",
     "compare_builds_vs_accuracy_interleaved_build",
@@ -76,6 +77,11 @@ HOST_RUNS = [
         "accuracy_interleaved_build_rerun",
         "Its truth timed again 51 minutes later (drift removed by the"
         " least of the rounds' factors since)",
+    ),
+    (
+        "accuracy_interleaved_build_third",
+        "And again 2 h 32 min after the first, with this stop's code (its transfer changes touch"
+        " no host figure)",
     ),
     ("accuracy_interleaved_build_second", "A second build made the same way, on its own truth"),
     (
