@@ -107,9 +107,10 @@ class TransferEstimator:
                     f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
                     f"ms of {cls} ops costs on this phone's CPU{flops}{moved}"
                     if not own
-                    else f"{cls} priced from its own size, not from this machine's time for it "
-                    f"({n.ms * 1000:.3g} µs), which does not carry over to a phone: "
-                    f"{launch * 1000:.3g} µs a node{flops}{moved}"
+                    else f"{cls} priced from its own size on the phone, not from this machine's "
+                    f"time for it ({n.ms * 1000:.3g} µs)"
+                    + (f", + {launch * 1000:.3g} µs a node" if launch else "")
+                    + f"{flops}{moved}"
                 )
             else:
                 note = n.note
