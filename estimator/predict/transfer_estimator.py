@@ -61,14 +61,15 @@ class TransferEstimator:
         for n in host.nodes:
             costed = n.source not in ("free", "fused")
             apart = costed and per_gflop is not None and n.kind == GROUPED_CONV
-            launch = t.per_node_ms if t.pays_per_node(op_class(n.op)) else 0.0
+            cls = op_class(n.op)
+            launch = t.per_node_ms if t.pays_per_node(cls) else 0.0
             extra = launch + t.per_act_mb_ms * n.act_bytes / 1e6 if costed else 0.0
-            if apart:  # per GFLOP, as the transfer was fitted; the host interval's spread kept
+            # the host interval's relative spread, kept where a node is not priced from host ms
+            spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
+            if apart:  # per GFLOP, as the transfer was fitted
                 ms = per_gflop * n.flops / 1e9 + extra
-                spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
                 lo, hi = (ms - extra) * spread[0] + extra, (ms - extra) * spread[1] + extra
             else:
-                cls = op_class(n.op)
                 scale = t.scale_of(cls)
                 # its FLOPs' own price on the phone where the transfer has one (learn.transfer;
                 # a grouped convolution priced as a convolution was fitted by its host ms only)
@@ -78,8 +79,7 @@ class TransferEstimator:
                 own = t.own_size(cls)
                 if not costed:
                     lo, hi = 0.0, 0.0
-                elif own:  # priced from its own size: the host interval's relative spread
-                    spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
+                elif own:  # priced from its own size
                     lo, hi = ms * spread[0], ms * spread[1]
                 else:
                     lo = n.interval_ms[0] * scale + flop_ms + extra

@@ -54,13 +54,14 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
         for n in est.nodes:
             if n.source in ("free", "fused"):
                 continue
+            cls = op_class(n.op)
             if n.kind == GROUPED_CONV:  # priced apart where there is evidence (learn.transfer)
                 grouped_flops += n.flops
                 grouped_ms += n.ms
             else:
-                by_class[op_class(n.op)] += n.ms
-                gflop[op_class(n.op)] += n.flops / 1e9
-            compute += op_class(n.op) in tl.NODE_COST_CLASSES  # grouped ones are convolutions
+                by_class[cls] += n.ms
+                gflop[cls] += n.flops / 1e9
+            compute += cls in tl.NODE_COST_CLASSES  # grouped ones are convolutions
             act += n.act_bytes
         names.append(r["model"])
         rows.append(
