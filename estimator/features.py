@@ -48,6 +48,22 @@ def op_kind(node: Node) -> str:
     return node.op
 
 
+def patch_bytes(node: Node) -> int:
+    """Bytes of the patch matrix (im2col) a convolution with a kernel larger than 1x1
+    assembles before its matrix product: every output pixel's kh x kw x in-channels input
+    window, copied once (grouped convolutions included: their windows span all the input's
+    channels). The published phones' TensorFlow Lite convolutions pay this traffic on top of
+    their FLOPs; it is what narrow networks (few output channels per window) spend most on
+    (learn.transfer). 0 for every other node, and where a shape is unknown."""
+    if node.op != "CONV_2D" or len(node.inputs) < 2 or not node.outputs:
+        return 0
+    x, w, y = node.inputs[0], node.inputs[1].shape, node.outputs[0].shape
+    if len(x.shape) != 4 or len(w) != 4 or len(y) != 4 or w[1] * w[2] <= 1:
+        return 0
+    item = x.nbytes // x.numel if x.numel > 0 and x.nbytes > 0 else 4
+    return max(y[1], 1) * max(y[2], 1) * w[1] * w[2] * max(x.shape[3], 1) * item
+
+
 def op_record(node: Node) -> dict[str, Any]:
     acts = [t for t in node.inputs if not t.is_constant]
     weights = [t for t in node.inputs if t.is_constant]

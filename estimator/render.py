@@ -7,24 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .predict.results import ModelEstimate
-
-
-def format_ms(ms: float | None) -> str:
-    """A latency with two or three significant digits, in µs below a millisecond."""
-    if ms is None or not math.isfinite(ms):
-        return "n/a"
-    if ms == 0:
-        return "0 ms"
-    if ms >= 1:
-        return f"{ms:.3g} ms" if ms < 1000 else f"{ms:.0f} ms"
-    us = ms * 1000
-    return f"{us:.3g} µs" if us >= 0.01 else f"{us:.2g} µs"
+from .predict.results import ModelEstimate, format_ms
 
 
 def text_table(

@@ -488,7 +488,8 @@ def test_transfer_charges_its_per_node_cost_to_compute_nodes_only():
 
 def test_transfer_rows_count_compute_nodes_and_leave_depthwise_host_time_unscaled():
     """What the transfer trains on, from a host estimate: the per-node column counts the
-    convolutions, depthwise and dense layers (not the ADD, not a free RESHAPE), "all" holds
+    convolutions, depthwise and dense layers (not the ADDs, not a free RESHAPE), the
+    activation megabytes include the ADD the host fused away, "all" holds
     the host ms of the classes scaled from it (not the depthwise), the depthwise GFLOPs are
     kept; and with depthwise convolutions among the models, no form that leaves them free is a
     candidate. A stand-in database and host estimator (the host's own estimates are tested
@@ -503,16 +504,83 @@ def test_transfer_rows_count_compute_nodes_and_leave_depthwise_host_time_unscale
 
     nodes = [node(0, "CONV_2D", 2.0, 10**9), node(1, "DEPTHWISE_CONV_2D", 3.0, 10**8),
              node(2, "ADD", 0.1), node(3, "FULLY_CONNECTED", 0.5, 10**7),
-             node(4, "RESHAPE", 0.0, source="free")]  # fmt: skip
+             node(4, "RESHAPE", 0.0, source="free"),
+             node(5, "ADD", 0.0, source="fused")]  # fmt: skip
+    nodes[0].patch_bytes = 2_000_000
     base = SimpleNamespace(predict=lambda _g: ModelEstimate("m", "host", 5.6, (5, 6), nodes))
     db = SimpleNamespace(model_times=lambda _d: [{"model": "mobilenetv2_w1", "mean_us": 30_000.0}])
     names, rows, measured, families, _ = transfer_rows(db, "phone/x/cpu-1large", base)  # type: ignore[arg-type]
     (r,) = rows
     assert names == ["mobilenetv2_w1"] and measured == [30.0] and families == ["mobilenetv2"]
     assert r["nodes"] == 3 and r["all"] == pytest.approx(2.6) and r["depthwise"] == 3.0
-    assert r["gflop:depthwise"] == pytest.approx(0.1) and r["act"] == pytest.approx(4.0)
+    assert r["gflop:depthwise"] == pytest.approx(0.1) and r["act"] == pytest.approx(5.0)
+    assert r["patch"] == pytest.approx(2.0)  # the phone runs the fused ADD: its traffic counts
     forms = tl.candidates(rows)
     assert forms and all(tl.prices_depthwise(tl.FORMS[f]) for f in forms)
     assert "one scale" not in forms and len(forms) < len(tl.FORMS)
     plain = [tl.model_columns({"conv": 2.0}, 1)]
     assert tl.candidates(plain) == list(tl.FORMS)
+
+
+def test_patch_bytes_count_each_output_pixels_input_window_for_kernels_over_1x1():
+    """A convolution's patch matrix (im2col), on real zoo graphs: the stem 7x7 stride-2
+    convolution of a ResNet-18 copies 112 x 112 windows of 7 x 7 x 3 floats; a 1x1
+    convolution and a depthwise one build none; a grouped 3x3 convolution's windows span all
+    its input channels."""
+    from leti.estimator import zoo
+    from leti.estimator.features import op_kind, patch_bytes
+
+    g = zoo.graph("resnet18_wd4")
+    stem = next(n for n in g.nodes if n.op == "CONV_2D")
+    assert patch_bytes(stem) == 112 * 112 * 7 * 7 * 3 * 4
+    ones = [n for n in g.nodes if n.op == "CONV_2D" and n.inputs[1].shape[1:3] == [1, 1]]
+    assert ones and all(patch_bytes(n) == 0 for n in ones)
+    grouped = next(n for n in zoo.graph("resnext14_32x4d").nodes if op_kind(n).endswith("GROUPED"))
+    cin, (_, oh, ow, _) = grouped.inputs[0].shape[3], grouped.outputs[0].shape
+    assert patch_bytes(grouped) == oh * ow * 3 * 3 * cin * 4 and grouped.inputs[1].shape[3] < cin
+    dw = next(n for n in zoo.graph("mobilenetv2_w1").nodes if n.op == "DEPTHWISE_CONV_2D")
+    assert patch_bytes(dw) == 0
+
+
+def test_transfer_prices_patch_matrices_and_the_traffic_of_nodes_the_host_fuses():
+    """A phone paying 0.3 ms per megabyte of convolution patch matrices: every form carries
+    the term when the models have patch matrices and the fit recovers it; without any in the
+    models there is no such column. The carried estimate adds it to the convolution by its
+    patch bytes, and a residual ADD the host fused away pays its activation traffic, where a
+    transfer stored before that rule (``fused_traffic`` False) leaves it free."""
+    from dataclasses import replace
+
+    from leti.estimator.learn import transfer as tl
+    from leti.estimator.predict.results import ModelEstimate, NodeEstimate
+    from leti.estimator.predict.transfer_estimator import TransferEstimator
+
+    rng = np.random.default_rng(6)
+    families = [f"f{i % 6}" for i in range(36)]
+    rows = [
+        tl.model_columns({"conv": float(rng.uniform(2, 20))}, 40, float(rng.uniform(1, 80)),
+                         patch_mb=float(rng.uniform(0, 60)))
+        for _ in families
+    ]  # fmt: skip
+    y = [1.2 * r["all"] + 0.1 * r["act"] + 0.3 * r["patch"] + 0.3 for r in rows]
+    t = tl.fit(rows, y, families)
+    assert t.fused_traffic and all(tl.PATCH in tl.columns_of(f, rows) for f in tl.FORMS)
+    assert "patch matrices per MB" in t.form
+    assert t.per_patch_mb_ms == pytest.approx(0.3, rel=1e-3)
+    assert t.per_act_mb_ms == pytest.approx(0.1, rel=1e-3)
+    plain = [tl.model_columns({"conv": 2.0}, 1)]
+    assert tl.PATCH not in tl.columns_of("one scale", plain)
+
+    conv = NodeEstimate(0, 0, "CONV_2D", 2.0, (1.8, 2.2), 0.0, "learned", kind="CONV_2D",
+                        patch_bytes=5_000_000)  # fmt: skip
+    add = NodeEstimate(0, 1, "ADD", 0.0, (0.0, 0.0), 0.0, "fused", act_bytes=3_000_000,
+                       kind="ADD")  # fmt: skip
+    host = ModelEstimate("m", "host", 2.0, (1.8, 2.2), [conv, add])
+    base = SimpleNamespace(device_id="host/x/t1", metadata={})
+    phone = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host)  # type: ignore[arg-type]
+    c, a = phone.nodes
+    assert c.ms == pytest.approx(2.0 * 1.2 + t.per_node_ms + 0.3 * 5, rel=1e-3)
+    assert "5 MB patch matrix" in c.note
+    assert a.ms == pytest.approx(0.1 * 3, rel=1e-3) and "fused" in a.note
+    assert phone.total_ms == pytest.approx(t.overhead_ms + c.ms + a.ms)
+    old = replace(t, fused_traffic=False)
+    assert TransferEstimator("p", base, old)._carry(host).nodes[1].ms == 0.0  # type: ignore[arg-type]

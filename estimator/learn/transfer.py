@@ -11,6 +11,7 @@ estimate does not scale with:
     phone_ms ~= overhead + sum_class scale_class * host_ms(nodes of that class)
                 [+ cost per compute node] [+ cost per MB of activations moved]
                 [+ cost per GFLOP of convolutions and of depthwise convolutions]
+                + cost per MB of convolution patch matrices (below)
 
 fitted by relative least squares, every term non-negative; the classes scaled from the host's
 time are every class but depthwise convolutions, and the compute nodes are convolutions,
@@ -51,6 +52,25 @@ hard-swish), by up to 3x on the A03s. bench/phone_cpus.py on the same two host e
 74.6 -> 75.5, MAPE 8.9 -> 7.6 and 7.8 -> 7.3 (docs/guide.md). Charging the two kinds of node
 each a cost of their own did worse (73.0 %, MAPE 10.4, on the first).
 
+Every form also pays per megabyte of the patch matrices (im2col) of convolutions with
+kernels over 1x1, grouped ones included (``features.patch_bytes``: each output pixel's
+kh x kw x in-channels window), whenever the training models have any: a phone's convolution
+pays for that copy on top of its FLOPs, and it is what narrow networks, with few output
+channels to share each window, spend most on. And nodes the host estimator fuses away (a
+residual ADD after a convolution, free on XNNPACK here) still pay their activation traffic on
+the phone, which runs them. Before these, the narrowest ResNet-18s were under-predicted by
+10-40 % on every profile. bench/phone_cpus.py on the two host estimators above (2026-12-07,
+``--name phone_cpus_patch_fused`` / ``ab_patch_fused`` against ``phone_cpus_compute_nodes`` /
+``ab_compute_nodes``): mean within ±10 % 74.6 -> 81.4 and 75.5 -> 81.8, MAPE 7.6 -> 6.2 and
+7.3 -> 6.0, profiles at 80 % 19 -> 24 and 18 -> 29 (32 and 31 profiles better, 9 and 10
+worse). In the quicker replica, steps on the first estimator: the patch term for ungrouped
+convolutions 76.4, + the fused nodes' traffic 78.7, + grouped convolutions' patches 81.4;
+the patch term as a choice of cross-validation rather than in every form 81.2. Tried there
+and not kept, each as an optional term on the code before (74.6): per MB of every
+convolution's left-hand matrix, 1x1 ones included (72.6), per MB of weights (72.4), per
+convolution GFLOP divided by output channels (72.1). Found on the same 85
+models that score it, like every term here.
+
 Grouped convolutions (``CONV_2D:GROUPED``: ResNeXt, RegNet) are priced apart, per GFLOP,
 whenever the training models have any. The published phones ran TensorFlow Lite 2.10, whose
 CONV_2D falls back to its naive reference kernel for groups > 1 ("Grouped convolution is right
@@ -73,6 +93,7 @@ import numpy as np
 from ..predict.composition import OP_CLASSES
 
 GROUPED = "grouped"  # a model's GFLOPs of grouped convolutions, priced apart (module docstring)
+PATCH = "patch"  # a model's MB of convolution patch matrices, part of every form (docstring)
 
 GFLOP_CLASSES = ("conv", "depthwise")  # op classes a form may also price per GFLOP
 HOST_SCALED = tuple(c for c in OP_CLASSES if c != "depthwise")  # priced from host ms (above)
@@ -113,6 +134,9 @@ class Transfer:
     # the op classes that pay the per-node cost; None in transfers trained before it was
     # charged to compute nodes only (every costed node paid it)
     node_classes: list[str] | None = None
+    # whether nodes the host fuses away (a residual ADD) still pay their activation traffic;
+    # False in transfers trained before that rule (such nodes were free)
+    fused_traffic: bool = False
 
     def pays_per_node(self, cls: str) -> bool:
         """Whether a costed node of ``cls`` pays the per-node cost (module docstring)."""
@@ -140,6 +164,12 @@ class Transfer:
         forms without that term, and in transfers trained before it existed)."""
         return dict(zip(self.columns, self.coef, strict=True)).get("act", 0.0)
 
+    @property
+    def per_patch_mb_ms(self) -> float:
+        """What one megabyte of a convolution's patch matrix costs on the phone (0 in
+        transfers trained before the term existed)."""
+        return dict(zip(self.columns, self.coef, strict=True)).get(PATCH, 0.0)
+
     def per_gflop_ms(self, cls: str) -> float:
         """What one GFLOP of ``cls`` costs on the phone beyond its scaled host time (0 in
         forms without that term, and in transfers trained before it existed)."""
@@ -159,6 +189,7 @@ def model_columns(
     grouped_gflop: float = 0.0,
     grouped_ms: float = 0.0,
     gflop_by_class: dict[str, float] | None = None,
+    patch_mb: float = 0.0,
 ) -> dict[str, float]:
     """A model's columns: host ms per op class (grouped convolutions left out of
     ``by_class_ms``), in all (the classes priced from the host's time: depthwise
@@ -175,14 +206,17 @@ def model_columns(
     out["act"] = float(act_mb)
     out[GROUPED] = float(grouped_gflop)
     out["grouped_ms"] = float(grouped_ms)
+    out[PATCH] = float(patch_mb)
     return out
 
 
 def columns_of(form: str, rows: Sequence[dict[str, float]]) -> list[str]:
-    """A form's columns for a transfer fitted on ``rows``: grouped convolutions priced apart
-    when any of them has some, else left in the convolutions (module docstring)."""
-    apart = any(r.get(GROUPED, 0.0) > 0 for r in rows)
-    return [*FORMS[form], GROUPED] if apart else list(FORMS[form])
+    """A form's columns for a transfer fitted on ``rows``: the patch-matrix term when any of
+    them has convolutions with a patch matrix, and grouped convolutions priced apart when any
+    of them has some, else left in the convolutions (module docstring)."""
+    patch = [PATCH] if any(r.get(PATCH, 0.0) > 0 for r in rows) else []
+    apart = [GROUPED] if any(r.get(GROUPED, 0.0) > 0 for r in rows) else []
+    return [*FORMS[form], *patch, *apart]
 
 
 def _solve(X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -267,7 +301,9 @@ def fit(
     resid = np.log(y / held)
     q05, q95 = (float(q) for q in np.quantile(resid, [0.05, 0.95]))
     return Transfer(
-        f"{form}, grouped convolutions per GFLOP" if GROUPED in columns else form,
+        form
+        + (", patch matrices per MB" if PATCH in columns else "")
+        + (", grouped convolutions per GFLOP" if GROUPED in columns else ""),
         list(columns),
         [float(c) for c in coef[1:]],
         float(coef[0]),
@@ -276,4 +312,5 @@ def fit(
         {"form_cv_mape": per_form, "models": len(y)},
         list(HOST_SCALED),
         list(NODE_COST_CLASSES),
+        fused_traffic=True,
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..features import from_table, graph_columns, op_kind
+from ..features import from_table, graph_columns, op_kind, patch_bytes
 from ..graph import ModelGraph, Node, read_model
 from ..ops import FREE_ROLES, SAME_COMPUTATION
 from .batch import Coded, ModelInput, NodeBatch, batch_for, batch_of, distinct_rows
@@ -303,6 +303,7 @@ class LatencyEstimator:
                 gpu_unsupported=bool(done.cpu[k]), fused_activation=node.fused_activation,
                 flops=node.flops,
                 act_bytes=node.bytes_activations_read + node.bytes_written, kind=op_kind(node),
+                patch_bytes=patch_bytes(node),
                 note=notes[i] or self._note(node, raw.source[k]),
             ))  # fmt: skip
         return out

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
+
+
+def format_ms(ms: float | None) -> str:
+    """A latency with two or three significant digits, in µs below a millisecond."""
+    if ms is None or not math.isfinite(ms):
+        return "n/a"
+    if ms == 0:
+        return "0 ms"
+    if ms >= 1:
+        return f"{ms:.3g} ms" if ms < 1000 else f"{ms:.0f} ms"
+    us = ms * 1000
+    return f"{us:.3g} µs" if us >= 0.01 else f"{us:.2g} µs"
 
 
 class Lazy(Sequence[T]):
@@ -56,6 +69,7 @@ class NodeEstimate:
     fused_activation: str = "NONE"
     flops: int = 0
     act_bytes: int = 0  # activations read and written: a phone's CPU pays them (transfer)
+    patch_bytes: int = 0  # a convolution's patch matrix (features.patch_bytes; transfer)
     kind: str = ""  # what it is priced as (features.op_kind): "CONV_2D:GROUPED" is a CONV_2D
     note: str = ""
     kernel: str | None = None  # the delegate kernel it starts or is linked into (GPU profiles)

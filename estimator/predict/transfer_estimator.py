@@ -3,7 +3,8 @@ scaled by what one host millisecond of its op class costs on the phone
 (:mod:`..learn.transfer`; grouped convolutions per GFLOP where it prices them apart, and
 depthwise convolutions from their own size alone), plus the fitted per-GFLOP (convolutions,
 depthwise convolutions), per-compute-node (convolutions, depthwise convolutions, dense layers),
-per-activation-megabyte and per-run costs."""
+per-activation-megabyte (nodes the host fuses away included), per-patch-matrix-megabyte
+(convolutions with kernels over 1x1) and per-run costs."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ..learn.transfer import Transfer
 from ..ops import GROUPED_CONV
 from .composition import op_class
 from .estimator import LatencyEstimator
-from .results import ModelEstimate
+from .results import ModelEstimate, NodeEstimate, format_ms
 
 
 class TransferEstimator:
@@ -60,10 +61,14 @@ class TransferEstimator:
         per_gflop = t.per_grouped_gflop_ms
         for n in host.nodes:
             costed = n.source not in ("free", "fused")
+            if n.source == "fused" and t.fused_traffic and t.per_act_mb_ms and n.act_bytes:
+                nodes.append(self._fused(n))
+                continue
             apart = costed and per_gflop is not None and n.kind == GROUPED_CONV
             cls = op_class(n.op)
             launch = t.per_node_ms if t.pays_per_node(cls) else 0.0
-            extra = launch + t.per_act_mb_ms * n.act_bytes / 1e6 if costed else 0.0
+            patch = t.per_patch_mb_ms * n.patch_bytes / 1e6
+            extra = launch + t.per_act_mb_ms * n.act_bytes / 1e6 + patch if costed else 0.0
             # the host interval's relative spread, kept where a node is not priced from host ms
             spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
             if apart:  # per GFLOP, as the transfer was fitted
@@ -85,9 +90,13 @@ class TransferEstimator:
                     lo = n.interval_ms[0] * scale + flop_ms + extra
                     hi = n.interval_ms[1] * scale + flop_ms + extra
             moved = (
-                f", + {t.per_act_mb_ms * n.act_bytes / 1e3:.3g} µs for its "
+                f", + {format_ms(t.per_act_mb_ms * n.act_bytes / 1e6)} for its "
                 f"{n.act_bytes / 1e6:.3g} MB of activations"
                 if t.per_act_mb_ms and n.act_bytes
+                else ""
+            ) + (
+                f", + {format_ms(patch)} for its {n.patch_bytes / 1e6:.3g} MB patch matrix"
+                if costed and patch
                 else ""
             )
             if apart:
@@ -98,18 +107,18 @@ class TransferEstimator:
                 )
             elif costed:
                 flops = (
-                    f", + {flop_ms * 1000:.3g} µs for its {n.flops / 1e9:.3g} GFLOP at "
+                    f", + {format_ms(flop_ms)} for its {n.flops / 1e9:.3g} GFLOP at "
                     f"{t.per_gflop_ms(cls):.3g} ms a GFLOP, the phone's own rate for {cls} FLOPs"
                     if flop_ms
                     else ""
                 )
                 note = (
-                    f"this machine's estimate ({n.ms * 1000:.3g} µs) × {scale:.3g}, what a host "
+                    f"this machine's estimate ({format_ms(n.ms)}) × {scale:.3g}, what a host "
                     f"ms of {cls} ops costs on this phone's CPU{flops}{moved}"
                     if not own
                     else f"{cls} priced from its own size on the phone, not from this machine's "
-                    f"time for it ({n.ms * 1000:.3g} µs)"
-                    + (f", + {launch * 1000:.3g} µs a node" if launch else "")
+                    f"time for it ({format_ms(n.ms)})"
+                    + (f", + {format_ms(launch)} a node" if launch else "")
                     + f"{flops}{moved}"
                 )
             else:
@@ -129,6 +138,16 @@ class TransferEstimator:
             estimator=self.summary(),
             subgraphs=host.subgraphs,
         )
+
+    def _fused(self, n: NodeEstimate) -> NodeEstimate:
+        """A node the host fuses away (a residual ADD after a convolution): the phone runs
+        it, and pays its activation traffic (learn.transfer)."""
+        ms = self.transfer.per_act_mb_ms * n.act_bytes / 1e6
+        note = (
+            f"free on this machine (fused); the phone runs it: {format_ms(ms)} for its "
+            f"{n.act_bytes / 1e6:.3g} MB of activations"
+        )
+        return replace(n, ms=ms, interval_ms=(ms, ms), note=note)
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -50,10 +50,14 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
         est = base.predict(zoo.graph(r["model"]))
         by_class: dict[str, float] = defaultdict(float)
         gflop: dict[str, float] = defaultdict(float)
-        compute, act, grouped_flops, grouped_ms = 0, 0, 0, 0.0
+        compute, act, patch, grouped_flops, grouped_ms = 0, 0, 0, 0, 0.0
         for n in est.nodes:
-            if n.source in ("free", "fused"):
+            if n.source == "free":
                 continue
+            act += n.act_bytes  # the phone runs what the host fuses away (learn.transfer)
+            if n.source == "fused":
+                continue
+            patch += n.patch_bytes
             cls = op_class(n.op)
             if n.kind == GROUPED_CONV:  # priced apart where there is evidence (learn.transfer)
                 grouped_flops += n.flops
@@ -62,10 +66,11 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
                 by_class[cls] += n.ms
                 gflop[cls] += n.flops / 1e9
             compute += cls in tl.NODE_COST_CLASSES  # grouped ones are convolutions
-            act += n.act_bytes
         names.append(r["model"])
         rows.append(
-            tl.model_columns(by_class, compute, act / 1e6, grouped_flops / 1e9, grouped_ms, gflop)
+            tl.model_columns(
+                by_class, compute, act / 1e6, grouped_flops / 1e9, grouped_ms, gflop, patch / 1e6
+            )
         )
         measured.append(r["mean_us"] / 1000)
         families.append(zoo.family(r["model"]))
