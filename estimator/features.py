@@ -49,19 +49,27 @@ def op_kind(node: Node) -> str:
 
 
 def patch_bytes(node: Node) -> int:
-    """Bytes of the patch matrix (im2col) a convolution with a kernel larger than 1x1
-    assembles before its matrix product: every output pixel's kh x kw x in-channels input
-    window, copied once (grouped convolutions included: their windows span all the input's
-    channels). The published phones' TensorFlow Lite convolutions pay this traffic on top of
-    their FLOPs; it is what narrow networks (few output channels per window) spend most on
-    (learn.transfer). 0 for every other node, and where a shape is unknown."""
+    """Bytes of the input windows a convolution with a kernel larger than 1x1 reads, one per
+    output pixel: batch x out_h x out_w x kh x kw x in-channels elements. For an ungrouped
+    convolution that is the patch matrix (im2col) TensorFlow Lite's optimized kernel copies
+    before its matrix product, traffic a phone pays on top of the FLOPs and that narrow
+    networks (few output channels to share each window) pay most. Grouped convolutions count
+    every input channel too; TensorFlow Lite 2.10 runs them on its reference kernel, which
+    builds no such matrix, so for them the figure is an empirical proxy of their reads, kept
+    because it lowered the out-of-family error (learn.transfer). 1x1 convolutions count
+    nothing, strided ones included (TFLite copies those: counting them changed nothing
+    measurable). 0 for every other node, and unknown dimensions count as 1."""
     if node.op != "CONV_2D" or len(node.inputs) < 2 or not node.outputs:
         return 0
     x, w, y = node.inputs[0], node.inputs[1].shape, node.outputs[0].shape
-    if len(x.shape) != 4 or len(w) != 4 or len(y) != 4 or w[1] * w[2] <= 1:
+    if len(x.shape) != 4 or len(w) != 4 or len(y) != 4:
+        return 0
+    kh, kw = max(w[1], 1), max(w[2], 1)
+    if kh * kw <= 1:
         return 0
     item = x.nbytes // x.numel if x.numel > 0 and x.nbytes > 0 else 4
-    return max(y[1], 1) * max(y[2], 1) * w[1] * w[2] * max(x.shape[3], 1) * item
+    pixels = max(y[0], 1) * max(y[1], 1) * max(y[2], 1)
+    return pixels * kh * kw * max(x.shape[3], 1) * item
 
 
 def op_record(node: Node) -> dict[str, Any]:

@@ -513,8 +513,9 @@ def test_transfer_rows_count_compute_nodes_and_leave_depthwise_host_time_unscale
     (r,) = rows
     assert names == ["mobilenetv2_w1"] and measured == [30.0] and families == ["mobilenetv2"]
     assert r["nodes"] == 3 and r["all"] == pytest.approx(2.6) and r["depthwise"] == 3.0
+    # the phone runs the fused ADD: its traffic counts (5 nodes of 1 MB, the free one not)
     assert r["gflop:depthwise"] == pytest.approx(0.1) and r["act"] == pytest.approx(5.0)
-    assert r["patch"] == pytest.approx(2.0)  # the phone runs the fused ADD: its traffic counts
+    assert r["patch"] == pytest.approx(2.0)
     forms = tl.candidates(rows)
     assert forms and all(tl.prices_depthwise(tl.FORMS[f]) for f in forms)
     assert "one scale" not in forms and len(forms) < len(tl.FORMS)
@@ -527,6 +528,8 @@ def test_patch_bytes_count_each_output_pixels_input_window_for_kernels_over_1x1(
     convolution of a ResNet-18 copies 112 x 112 windows of 7 x 7 x 3 floats; a 1x1
     convolution and a depthwise one build none; a grouped 3x3 convolution's windows span all
     its input channels."""
+    from dataclasses import replace
+
     from leti.estimator import zoo
     from leti.estimator.features import op_kind, patch_bytes
 
@@ -540,6 +543,8 @@ def test_patch_bytes_count_each_output_pixels_input_window_for_kernels_over_1x1(
     assert patch_bytes(grouped) == oh * ow * 3 * 3 * cin * 4 and grouped.inputs[1].shape[3] < cin
     dw = next(n for n in zoo.graph("mobilenetv2_w1").nodes if n.op == "DEPTHWISE_CONV_2D")
     assert patch_bytes(dw) == 0
+    four = replace(stem, outputs=[replace(stem.outputs[0], shape=[4, 112, 112, 16])])
+    assert patch_bytes(four) == 4 * patch_bytes(stem)  # a batch of 4 copies 4x the windows
 
 
 def test_transfer_prices_patch_matrices_and_the_traffic_of_nodes_the_host_fuses():
@@ -581,6 +586,7 @@ def test_transfer_prices_patch_matrices_and_the_traffic_of_nodes_the_host_fuses(
     assert c.ms == pytest.approx(2.0 * 1.2 + t.per_node_ms + 0.3 * 5, rel=1e-3)
     assert "5 MB patch matrix" in c.note
     assert a.ms == pytest.approx(0.1 * 3, rel=1e-3) and "fused" in a.note
+    assert a.source == "learned"  # priced on the phone: the viewer badges its time
     assert phone.total_ms == pytest.approx(t.overhead_ms + c.ms + a.ms)
     old = replace(t, fused_traffic=False)
     assert TransferEstimator("p", base, old)._carry(host).nodes[1].ms == 0.0  # type: ignore[arg-type]

@@ -52,24 +52,26 @@ hard-swish), by up to 3x on the A03s. bench/phone_cpus.py on the same two host e
 74.6 -> 75.5, MAPE 8.9 -> 7.6 and 7.8 -> 7.3 (docs/guide.md). Charging the two kinds of node
 each a cost of their own did worse (73.0 %, MAPE 10.4, on the first).
 
-Every form also pays per megabyte of the patch matrices (im2col) of convolutions with
-kernels over 1x1, grouped ones included (``features.patch_bytes``: each output pixel's
-kh x kw x in-channels window), whenever the training models have any: a phone's convolution
-pays for that copy on top of its FLOPs, and it is what narrow networks, with few output
-channels to share each window, spend most on. And nodes the host estimator fuses away (a
-residual ADD after a convolution, free on XNNPACK here) still pay their activation traffic on
-the phone, which runs them. Before these, the narrowest ResNet-18s were under-predicted by
-10-40 % on every profile. bench/phone_cpus.py on the two host estimators above (2026-12-07,
-``--name phone_cpus_patch_fused`` / ``ab_patch_fused`` against ``phone_cpus_compute_nodes`` /
-``ab_compute_nodes``): mean within ±10 % 74.6 -> 81.4 and 75.5 -> 81.8, MAPE 7.6 -> 6.2 and
-7.3 -> 6.0, profiles at 80 % 19 -> 24 and 18 -> 29 (32 and 31 profiles better, 9 and 10
-worse). In the quicker replica, steps on the first estimator: the patch term for ungrouped
-convolutions 76.4, + the fused nodes' traffic 78.7, + grouped convolutions' patches 81.4;
-the patch term as a choice of cross-validation rather than in every form 81.2. Tried there
-and not kept, each as an optional term on the code before (74.6): per MB of every
-convolution's left-hand matrix, 1x1 ones included (72.6), per MB of weights (72.4), per
-convolution GFLOP divided by output channels (72.1). Found on the same 85
-models that score it, like every term here.
+Every form also pays per megabyte of the patch matrices (im2col) of convolutions with kernels
+over 1x1 (``features.patch_bytes``: each output pixel's kh x kw x in-channels window), whenever
+the training models have any: a phone's TensorFlow Lite convolution copies that matrix before
+its matrix product, on top of its FLOPs, and narrow networks, with few output channels to share
+each window, spend most on it. Grouped convolutions count their windows the same way, although
+the reference kernel they run on builds no such matrix: there the figure is an empirical proxy
+of their reads, kept because it lowered the out-of-family error (below). And nodes the host
+estimator fuses away (a residual ADD after a convolution, free on XNNPACK here) still pay their
+activation traffic on the phone, which runs them. Before these, the narrowest ResNet-18s were
+under-predicted by 10-40 % on every profile. bench/phone_cpus.py on the two host estimators
+above (2026-12-07, ``--name phone_cpus_patch_fused`` / ``ab_patch_fused`` against
+``phone_cpus_compute_nodes`` / ``ab_compute_nodes``): mean within ±10 % 74.6 -> 81.4 and 75.5
+-> 81.8, MAPE 7.6 -> 6.2 and 7.3 -> 6.0, profiles at 80 % 19 -> 24 and 18 -> 29 (32 and 31
+profiles better, 9 and 10 worse). In the quicker replica, steps on the first estimator: the
+patch term for ungrouped convolutions 76.4, + the fused nodes' traffic 78.7, + grouped
+convolutions' patches 81.4; the patch term as a choice of cross-validation rather than in every
+form 81.2. Tried there and not kept, each as an optional term on the code before (74.6): per MB
+of every convolution's left-hand matrix, 1x1 ones included (72.6), per MB of weights (72.4),
+per convolution GFLOP divided by output channels (72.1). Found on the same 85 models that score
+it, like every term here.
 
 Grouped convolutions (``CONV_2D:GROUPED``: ResNeXt, RegNet) are priced apart, per GFLOP,
 whenever the training models have any. The published phones ran TensorFlow Lite 2.10, whose
@@ -195,9 +197,11 @@ def model_columns(
     ``by_class_ms``), in all (the classes priced from the host's time: depthwise
     convolutions left out, module docstring), its compute nodes (``nodes``: convolutions
     grouped or not, depthwise convolutions, dense layers), the activation megabytes its
-    costed nodes read and write, its grouped convolutions' GFLOPs and host ms
-    (priced as convolutions when a transfer does not price them apart), and the GFLOPs of
-    its convolutions and depthwise convolutions (``gflop_by_class``, grouped ones left out)."""
+    nodes read and write (those the host fuses away included: the phone runs them), its
+    grouped convolutions' GFLOPs and host ms (priced as convolutions when a transfer does not
+    price them apart), the GFLOPs of its convolutions and depthwise convolutions
+    (``gflop_by_class``, grouped ones left out) and the megabytes of its convolutions' patch
+    matrices (``patch_mb``, features.patch_bytes)."""
     out = {c: float(by_class_ms.get(c, 0.0)) for c in OP_CLASSES}
     out["all"] = float(sum(out[c] for c in HOST_SCALED))
     for c in GFLOP_CLASSES:

@@ -64,7 +64,7 @@ class NodeEstimate:
     ms: float
     interval_ms: tuple[float, float]
     share: float
-    source: str  # learned | analytic | free | custom
+    source: str  # learned | analytic | free | fused | custom
     gpu_unsupported: bool = False
     fused_activation: str = "NONE"
     flops: int = 0

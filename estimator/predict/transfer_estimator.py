@@ -141,13 +141,15 @@ class TransferEstimator:
 
     def _fused(self, n: NodeEstimate) -> NodeEstimate:
         """A node the host fuses away (a residual ADD after a convolution): the phone runs
-        it, and pays its activation traffic (learn.transfer)."""
+        it, and pays its activation traffic (learn.transfer), so on the phone it is priced
+        ("learned"), not fused. Its interval is the point: the fit's spread is in the
+        total's interval, and the host gives the node none of its own."""
         ms = self.transfer.per_act_mb_ms * n.act_bytes / 1e6
         note = (
             f"free on this machine (fused); the phone runs it: {format_ms(ms)} for its "
             f"{n.act_bytes / 1e6:.3g} MB of activations"
         )
-        return replace(n, ms=ms, interval_ms=(ms, ms), note=note)
+        return replace(n, ms=ms, interval_ms=(ms, ms), note=note, source="learned")
 
     def summary(self) -> dict[str, Any]:
         return {
