@@ -35,6 +35,7 @@ ORDER = [
     "phone_cpus_depthwise_own_size",
     "phone_cpus_interleaved_build",
     "ab_patch_fused",
+    "n4_patch_fused",
     "ab_compute_nodes",
     "ab_depthwise_own_size",
     "ab_without_gflop",
@@ -133,6 +134,7 @@ def _host_line(a: dict, label: str) -> str:
 CPU_RUNS = [
     ("phone_cpus_patch_fused", "**Phone CPUs by transfer**"),
     ("phone_cpus_compute_nodes", "The same host estimator, before the patch-matrix term"),
+    ("n4_patch_fused", "This code on a third host estimator, the night's second build"),
     (
         "phone_cpus_depthwise_own_size",
         "Before that, every node paying the per-node cost",
