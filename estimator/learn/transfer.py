@@ -71,7 +71,10 @@ convolutions' patches 81.4; the patch term as a choice of cross-validation rathe
 form 81.2. Tried there and not kept, each as an optional term on the code before (74.6): per MB
 of every convolution's left-hand matrix, 1x1 ones included (72.6), per MB of weights (72.4),
 per convolution GFLOP divided by output channels (72.1). Found on the same 85 models that score
-it, like every term here.
+it, like every term here. Tried after it and not kept: each node's host ms raised to a power
+below 1 (small layers gain least from more cores), the power chosen by cross-validation among
+0.8 and 0.9 within each fold: 81.2 (MAPE 6.0), and worse on the multi-core sets (S10 4 small
+48 -> 39).
 
 Grouped convolutions (``CONV_2D:GROUPED``: ResNeXt, RegNet) are priced apart, per GFLOP,
 whenever the training models have any. The published phones ran TensorFlow Lite 2.10, whose
