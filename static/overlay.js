@@ -320,10 +320,12 @@
       el('div', { id: 'leti-measured', class: 'leti-muted', text: e.measured_ms ? `measured: ${fmtMs(e.measured_ms)} (${(((e.total_ms - e.measured_ms) / e.measured_ms) * 100).toFixed(1)}% off)` : '' }),
     ]));
     const kernelwise = info.kind === 'kernels';
+    const transfer = info.kind === 'transfer'; // a phone's CPU: the host's estimates carried over
     const what = kernelwise ? 'kernels' : 'ops';
-    const acc = info.cv_mape !== undefined ? `CV MAPE ${info.cv_mape.toFixed(1)}% on ${info.samples} ${what}` : 'no trained estimator';
+    const acc = info.cv_mape !== undefined ? `CV MAPE ${info.cv_mape.toFixed(1)}% on ${info.samples} ${what}`
+      : (transfer ? `transfer from ${info.source}` : 'no trained estimator');
     const net = info.network_mape !== null && info.network_mape !== undefined
-      ? (kernelwise ? ` · end to end ${info.network_mape.toFixed(1)}% on ${info.networks} models, each left out by family` : ` · networks ${info.network_mape.toFixed(1)}% (${info.networks})`)
+      ? (kernelwise || transfer ? ` · end to end ${info.network_mape.toFixed(1)}% on ${info.networks} models, each left out by family` : ` · networks ${info.network_mape.toFixed(1)}% (${info.networks})`)
       : '';
     sections.push(el('div', { class: 'leti-muted', id: 'leti-estimator', text: `estimator: ${acc}${net}` }));
 

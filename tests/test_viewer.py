@@ -308,6 +308,55 @@ def test_a_phone_kernel_by_kernel_and_two_phones_compared(phone_home, monkeypatc
         assert outside(page, base) == []
 
 
+def test_a_phone_cpu_by_transfer_beside_the_same_phones_gpu(trained_home, tmp_path, monkeypatch):
+    """A phone's CPU priced by transfer from the host estimator, in the viewer: every node
+    badged, a convolution's tooltip says what the host's time was scaled by on the phone, and
+    compare mode puts the same phone's GPU beside it node by node."""
+    import shutil
+
+    from conftest import PHONE_SUBSET
+    from leti.estimator import zoo
+    from leti.estimator.graph.skeleton import fill
+    from leti.estimator.services.published import import_dataset
+    from leti.estimator.services.train import train_and_save
+
+    home = tmp_path / "home"
+    shutil.copytree(trained_home, home)
+    monkeypatch.setenv("LETI_HOME", str(home))
+    db = open_db()
+    import_dataset(db, PHONE_SUBSET)
+    train_and_save(db, "phone/pixel4/cpu-1large")
+    train_and_save(db, "phone/pixel4/gpu")
+    db.engine.dispose()
+    path = home / "mobilenetv2_wd4.tflite"
+    path.write_bytes(fill(zoo.skeleton("mobilenetv2_wd4")))
+    state = make_state(path, device="phone/pixel4/cpu-1large")
+    with live_server(state) as base, browser_page() as page:
+        open_graph(page, base, state)
+        assert "phone/pixel4/cpu-1large" in page.locator("#leti-panel").inner_text()
+        said = page.locator("#leti-estimator").inner_text()
+        assert "transfer from host/" in said and "each left out by family" in said
+        assert page.locator("g.leti-badge").count() == len(read_model(path).nodes)
+        conv = page.locator("g.node:has(g.leti-badge.leti-learned)").first
+        conv.hover()
+        tip = page.locator("#leti-tooltip")
+        tip.wait_for(state="visible")
+        assert "costs on this phone's CPU" in tip.inner_text() or "own size" in tip.inner_text()
+        page.select_option("#leti-compare", "phone/pixel4/gpu")
+        first = page.locator("g.leti-badge text").first
+        for _ in range(300):  # the page forbids eval, so no wait_for_function: poll
+            if (first.text_content() or "")[:1] in ("×", "–"):
+                break
+            page.wait_for_timeout(100)
+        ratios = [float(t[1:]) for t in texts(page.locator("g.leti-badge text")) if t[:1] == "×"]
+        # GPU / CPU per node: 0 where the GPU links the node into its producer's kernel
+        assert ratios and min(ratios) >= 0 and sum(r > 0 for r in ratios) > len(ratios) // 2
+        page.locator("g.leti-badge.leti-learned").first.hover()
+        assert "phone/pixel4/gpu: " in page.locator("#leti-tooltip").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "viewer-phone-cpu-vs-gpu.png"))
+        assert outside(page, base) == []
+
+
 def test_an_estimate_that_fails_is_shown_on_the_page(tmp_path, monkeypatch, tf_model):
     """A device the estimate API refuses (a phone never imported, here reached past the CLI's
     own refusal): the page says why, with a way to the settings, instead of a bare graph. The
