@@ -37,6 +37,27 @@ def texts(locator):
     return [locator.nth(i).text_content() or "" for i in range(locator.count())]
 
 
+def zoo_model(home, name: str):
+    """A zoo model's skeleton filled with weights, written into ``home``: what the viewer opens."""
+    from leti.estimator import zoo
+    from leti.estimator.graph.skeleton import fill
+
+    path = home / f"{name}.tflite"
+    path.write_bytes(fill(zoo.skeleton(name)))
+    return path
+
+
+def compare_with(page, device: str) -> list[str]:
+    """Compare mode against ``device``: the badges' texts once they show ratios."""
+    page.select_option("#leti-compare", device)
+    first = page.locator("g.leti-badge text").first
+    for _ in range(300):  # the page forbids eval, so no wait_for_function: poll
+        if (first.text_content() or "")[:1] in ("×", "–"):
+            break
+        page.wait_for_timeout(100)
+    return texts(page.locator("g.leti-badge text"))
+
+
 def outside(page, base):
     return [u for u in page.requests if not u.startswith(base) and not u.startswith("data:")]
 
@@ -273,14 +294,9 @@ def test_a_phone_kernel_by_kernel_and_two_phones_compared(phone_home, monkeypatc
     """A published phone in the viewer: each node shows the delegate kernel it starts or is
     linked into, the panel lists the slowest kernels once each, and compare mode puts a
     second phone beside it node by node."""
-    from leti.estimator import zoo
-    from leti.estimator.graph.skeleton import fill
-
     home, _ = phone_home
     monkeypatch.setenv("LETI_HOME", str(home))
-    path = home / "mobilenetv2_wd4.tflite"
-    path.write_bytes(fill(zoo.skeleton("mobilenetv2_wd4")))
-    state = make_state(path, device="phone/pixel4/gpu")
+    state = make_state(zoo_model(home, "mobilenetv2_wd4"), device="phone/pixel4/gpu")
     with live_server(state) as base, browser_page() as page:
         open_graph(page, base, state)
         assert "phone/pixel4/gpu" in page.locator("#leti-panel").inner_text()
@@ -294,13 +310,7 @@ def test_a_phone_kernel_by_kernel_and_two_phones_compared(phone_home, monkeypatc
         tip = page.locator("#leti-tooltip")
         tip.wait_for(state="visible")
         assert "kernel: " in tip.inner_text()
-        page.select_option("#leti-compare", "phone/s10/gpu")
-        first = page.locator("g.leti-badge text").first
-        for _ in range(300):  # the page forbids eval, so no wait_for_function: poll
-            if (first.text_content() or "")[:1] in ("×", "–"):
-                break
-            page.wait_for_timeout(100)
-        ratios = [t for t in texts(page.locator("g.leti-badge text")) if t.startswith("×")]
+        ratios = [t for t in compare_with(page, "phone/s10/gpu") if t.startswith("×")]
         assert ratios and all(float(t[1:]) > 0 for t in ratios)
         page.locator("g.leti-badge").nth(0).hover()
         assert "phone/s10/gpu: " in page.locator("#leti-tooltip").inner_text()
@@ -315,8 +325,6 @@ def test_a_phone_cpu_by_transfer_beside_the_same_phones_gpu(trained_home, tmp_pa
     import shutil
 
     from conftest import PHONE_SUBSET
-    from leti.estimator import zoo
-    from leti.estimator.graph.skeleton import fill
     from leti.estimator.services.published import import_dataset
     from leti.estimator.services.train import train_and_save
 
@@ -328,8 +336,7 @@ def test_a_phone_cpu_by_transfer_beside_the_same_phones_gpu(trained_home, tmp_pa
     train_and_save(db, "phone/pixel4/cpu-1large")
     train_and_save(db, "phone/pixel4/gpu")
     db.engine.dispose()
-    path = home / "mobilenetv2_wd4.tflite"
-    path.write_bytes(fill(zoo.skeleton("mobilenetv2_wd4")))
+    path = zoo_model(home, "mobilenetv2_wd4")
     state = make_state(path, device="phone/pixel4/cpu-1large")
     with live_server(state) as base, browser_page() as page:
         open_graph(page, base, state)
@@ -342,13 +349,7 @@ def test_a_phone_cpu_by_transfer_beside_the_same_phones_gpu(trained_home, tmp_pa
         tip = page.locator("#leti-tooltip")
         tip.wait_for(state="visible")
         assert "costs on this phone's CPU" in tip.inner_text() or "own size" in tip.inner_text()
-        page.select_option("#leti-compare", "phone/pixel4/gpu")
-        first = page.locator("g.leti-badge text").first
-        for _ in range(300):  # the page forbids eval, so no wait_for_function: poll
-            if (first.text_content() or "")[:1] in ("×", "–"):
-                break
-            page.wait_for_timeout(100)
-        ratios = [float(t[1:]) for t in texts(page.locator("g.leti-badge text")) if t[:1] == "×"]
+        ratios = [float(t[1:]) for t in compare_with(page, "phone/pixel4/gpu") if t[:1] == "×"]
         # GPU / CPU per node: 0 where the GPU links the node into its producer's kernel
         assert ratios and min(ratios) >= 0 and sum(r > 0 for r in ratios) > len(ratios) // 2
         page.locator("g.leti-badge.leti-learned").first.hover()
