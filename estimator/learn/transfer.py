@@ -91,6 +91,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -143,6 +144,12 @@ class Transfer:
     # False in transfers trained before that rule (such nodes were free)
     fused_traffic: bool = False
 
+    @cached_property
+    def _by_column(self) -> dict[str, float]:
+        """Each column's fitted cost, built once: the carried estimate asks for several of
+        them for every node of a model."""
+        return dict(zip(self.columns, self.coef, strict=True))
+
     def pays_per_node(self, cls: str) -> bool:
         """Whether a costed node of ``cls`` pays the per-node cost (module docstring)."""
         return self.node_classes is None or cls in self.node_classes
@@ -156,35 +163,35 @@ class Transfer:
         its own size, depthwise convolutions in transfers trained since that rule)."""
         if self.own_size(cls):
             return 0.0
-        c = dict(zip(self.columns, self.coef, strict=True))
+        c = self._by_column
         return c.get(cls, c.get("all", 0.0))
 
     @property
     def per_node_ms(self) -> float:
-        return dict(zip(self.columns, self.coef, strict=True)).get("nodes", 0.0)
+        return self._by_column.get("nodes", 0.0)
 
     @property
     def per_act_mb_ms(self) -> float:
         """What one megabyte of activations a node reads and writes costs on the phone (0 in
         forms without that term, and in transfers trained before it existed)."""
-        return dict(zip(self.columns, self.coef, strict=True)).get("act", 0.0)
+        return self._by_column.get("act", 0.0)
 
     @property
     def per_patch_mb_ms(self) -> float:
         """What one megabyte of a convolution's patch matrix costs on the phone (0 in
         transfers trained before the term existed)."""
-        return dict(zip(self.columns, self.coef, strict=True)).get(PATCH, 0.0)
+        return self._by_column.get(PATCH, 0.0)
 
     def per_gflop_ms(self, cls: str) -> float:
         """What one GFLOP of ``cls`` costs on the phone beyond its scaled host time (0 in
         forms without that term, and in transfers trained before it existed)."""
-        return dict(zip(self.columns, self.coef, strict=True)).get(f"gflop:{cls}", 0.0)
+        return self._by_column.get(f"gflop:{cls}", 0.0)
 
     @property
     def per_grouped_gflop_ms(self) -> float | None:
         """What one GFLOP of a grouped convolution costs on the phone; None where the
         transfer prices them as convolutions (no evidence, or trained before the term)."""
-        return dict(zip(self.columns, self.coef, strict=True)).get(GROUPED)
+        return self._by_column.get(GROUPED)
 
 
 def model_columns(
