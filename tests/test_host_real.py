@@ -243,6 +243,13 @@ def test_a_phone_cpu_is_learned_by_transfer_and_scored_by_family(
     # the subset's RegNet has grouped convolutions: the phone prices them apart, per GFLOP
     phone = load_estimator(DeviceSpec.parse(dev), db)
     assert phone.transfer.per_grouped_gflop_ms is not None
+    # one rule on both sides: the carried total is the fit's prediction from the model's row
+    from leti.estimator.learn import transfer as tl
+
+    t = phone.transfer
+    row = tl.nodes_row(phone.base.predict(graph).nodes)
+    fitted = t.overhead_ms + float(tl._design([row], t.columns)[0] @ np.array(t.coef))
+    assert phone.predict(graph).total_ms == pytest.approx(fitted, rel=1e-9)
     regnet = phone.predict(zoo.graph("regnetx002"))
     grouped = [n for n in regnet.nodes if n.kind == "CONV_2D:GROUPED"]
     assert grouped and all("per GFLOP" in n.note for n in grouped)

@@ -96,7 +96,8 @@ from typing import Any
 
 import numpy as np
 
-from ..predict.composition import OP_CLASSES
+from ..ops import GROUPED_CONV
+from ..predict.composition import OP_CLASSES, op_class
 
 GROUPED = "grouped"  # a model's GFLOPs of grouped convolutions, priced apart (module docstring)
 PATCH = "patch"  # a model's MB of convolution patch matrices, part of every form (docstring)
@@ -150,10 +151,6 @@ class Transfer:
         them for every node of a model."""
         return dict(zip(self.columns, self.coef, strict=True))
 
-    def pays_per_node(self, cls: str) -> bool:
-        """Whether a costed node of ``cls`` pays the per-node cost (module docstring)."""
-        return self.node_classes is None or cls in self.node_classes
-
     def own_size(self, cls: str) -> bool:
         """Whether ``cls`` is priced from its own size, not from the host's time for it."""
         return self.host_scaled is not None and cls not in self.host_scaled
@@ -193,6 +190,22 @@ class Transfer:
         transfer prices them as convolutions (no evidence, or trained before the term)."""
         return self._by_column.get(GROUPED)
 
+    def node_columns(self, node: Any) -> dict[str, float]:
+        """A host-estimated node's columns under the rules this transfer was fitted with
+        (:func:`node_columns`; ``None`` rules are those of transfers stored before them)."""
+        return node_columns(
+            node,
+            OP_CLASSES if self.host_scaled is None else self.host_scaled,
+            OP_CLASSES if self.node_classes is None else self.node_classes,
+            self.fused_traffic,
+        )
+
+    def terms(self, cols: dict[str, float]) -> dict[str, float]:
+        """What each fitted column makes of a node's (or a model's) columns, ms; their sum is
+        its price on the phone, the per-run overhead left out."""
+        apart = GROUPED in self.columns
+        return {c: k * _value(cols, c, apart) for c, k in self._by_column.items()}
+
 
 def model_columns(
     by_class_ms: dict[str, float],
@@ -224,6 +237,53 @@ def model_columns(
     return out
 
 
+def node_columns(
+    node: Any,
+    host_scaled: Sequence[str] = HOST_SCALED,
+    node_classes: Sequence[str] = NODE_COST_CLASSES,
+    fused_traffic: bool = True,
+) -> dict[str, float]:
+    """One node of a host estimate (a ``NodeEstimate``) as its share of its model's columns,
+    the one rule both sides use: a model's row is the sum of its nodes' (what a transfer is
+    fitted on) and a carried node costs its own share priced by the fitted costs
+    (:meth:`Transfer.terms`), so a carried total is exactly the fit's prediction for the model.
+    Free nodes add nothing; nodes the host fuses away (a residual ADD) only their activation
+    traffic, where ``fused_traffic`` (the phone runs them); a grouped convolution its GFLOPs
+    and host ms apart (priced per GFLOP or, without that term, as a convolution: :func:`_value`)
+    and every other node its host ms under its op class, under "all" too where its class is
+    scaled from the host's time, and its GFLOPs where its class may be priced per GFLOP. The
+    defaults are today's rules; a transfer stored under older ones passes its own."""
+    if node.source == "free":
+        return {}
+    act = {"act": node.act_bytes / 1e6} if node.act_bytes else {}
+    if node.source == "fused":
+        return act if fused_traffic else {}
+    cls = op_class(node.op)
+    out: dict[str, float] = {**act, "nodes": float(cls in node_classes)}
+    if node.patch_bytes:
+        out[PATCH] = node.patch_bytes / 1e6
+    if node.kind == GROUPED_CONV:
+        out[GROUPED] = node.flops / 1e9
+        out["grouped_ms"] = node.ms
+        return out
+    out[cls] = node.ms
+    if cls in host_scaled:
+        out["all"] = node.ms
+    if cls in GFLOP_CLASSES:
+        out[f"gflop:{cls}"] = node.flops / 1e9
+    return out
+
+
+def nodes_row(nodes: Sequence[Any]) -> dict[str, float]:
+    """A model's columns as the sum of its nodes' (:func:`node_columns`), every column
+    present."""
+    row = model_columns({}, 0)
+    for n in nodes:
+        for c, v in node_columns(n).items():
+            row[c] += v
+    return row
+
+
 def columns_of(form: str, rows: Sequence[dict[str, float]]) -> list[str]:
     """A form's columns for a transfer fitted on ``rows``: the patch-matrix term when any of
     them has convolutions with a patch matrix, and grouped convolutions priced apart when any
@@ -241,16 +301,17 @@ def _solve(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return coef
 
 
+def _value(r: dict[str, float], c: str, apart: bool) -> float:
+    """Column ``c`` of a model's or a node's columns; a transfer that does not price grouped
+    convolutions apart counts their host ms in "conv" and "all", as convolutions."""
+    v = r.get(c, 0.0)
+    return v + r.get("grouped_ms", 0.0) if not apart and c in ("conv", "all") else v
+
+
 def _design(rows: Sequence[dict[str, float]], columns: list[str]) -> np.ndarray:
-    """[models x columns]; a transfer that does not price grouped convolutions apart counts
-    their host ms in "conv" and "all", as convolutions."""
+    """[models x columns] (:func:`_value`)."""
     apart = GROUPED in columns
-
-    def value(r: dict[str, float], c: str) -> float:
-        v = r.get(c, 0.0)
-        return v + r.get("grouped_ms", 0.0) if not apart and c in ("conv", "all") else v
-
-    return np.array([[value(r, c) for c in columns] for r in rows])
+    return np.array([[_value(r, c, apart) for c in columns] for r in rows])
 
 
 def _folds(families: Sequence[str]) -> list[np.ndarray]:
@@ -259,14 +320,21 @@ def _folds(families: Sequence[str]) -> list[np.ndarray]:
 
 
 def cross_validate(
-    rows: Sequence[dict[str, float]], measured: Sequence[float], families: Sequence[str], form: str
+    rows: Sequence[dict[str, float]],
+    measured: Sequence[float],
+    families: Sequence[str],
+    form: str | None = None,
 ) -> np.ndarray:
-    """Each model predicted by the form fitted without its family."""
+    """Each model predicted by ``form`` fitted without its family; with no form, by the form
+    :func:`choose` picks on the other families (the honest score of the whole procedure)."""
     y = np.asarray(measured, float)
+    fam = np.asarray(families)
     held = np.zeros(len(y))
     for test in _folds(families):
         train = np.setdiff1d(np.arange(len(y)), test)
-        X = _design(rows, columns_of(form, [rows[i] for i in train]))
+        train_rows = [rows[i] for i in train]
+        chosen = form or choose(train_rows, y[train], fam[train])[0]
+        X = _design(rows, columns_of(chosen, train_rows))
         coef = _solve(X[train], y[train])
         held[test] = np.maximum(coef[0] + X[test] @ coef[1:], 1e-9)
     return held

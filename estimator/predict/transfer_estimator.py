@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import ModelGraph, read_model
-from ..learn.transfer import Transfer
+from ..learn.transfer import GROUPED, PATCH, Transfer
 from ..ops import GROUPED_CONV
 from .composition import op_class
 from .estimator import LatencyEstimator
@@ -56,74 +56,20 @@ class TransferEstimator:
         return np.array([self._carry(e).total_ms for e in self.base.predict_many(list(models))])
 
     def _carry(self, host: ModelEstimate) -> ModelEstimate:
+        """The host's estimate node by node at the phone's prices: each node's columns
+        (``Transfer.node_columns``, the rule its fit summed over whole models) times the
+        fitted costs, so the total is the fit's own prediction for the model."""
         t = self.transfer
         nodes = []
-        per_gflop = t.per_grouped_gflop_ms
         for n in host.nodes:
-            costed = n.source not in ("free", "fused")
-            if n.source == "fused" and t.fused_traffic and t.per_act_mb_ms and n.act_bytes:
-                nodes.append(self._fused(n))
-                continue
-            apart = costed and per_gflop is not None and n.kind == GROUPED_CONV
-            cls = op_class(n.op)
-            launch = t.per_node_ms if t.pays_per_node(cls) else 0.0
-            patch = t.per_patch_mb_ms * n.patch_bytes / 1e6
-            extra = launch + t.per_act_mb_ms * n.act_bytes / 1e6 + patch if costed else 0.0
-            # the host interval's relative spread, kept where a node is not priced from host ms
-            spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1, 1)
-            if apart:  # per GFLOP, as the transfer was fitted
-                ms = per_gflop * n.flops / 1e9 + extra
-                lo, hi = (ms - extra) * spread[0] + extra, (ms - extra) * spread[1] + extra
+            terms = t.terms(t.node_columns(n))
+            ms = sum(terms.values())
+            if n.source == "fused" and ms > 0:
+                nodes.append(self._fused(n, ms))
+            elif n.source in ("free", "fused"):
+                nodes.append(replace(n, ms=0.0, interval_ms=(0.0, 0.0)))
             else:
-                scale = t.scale_of(cls)
-                # its FLOPs' own price on the phone where the transfer has one (learn.transfer;
-                # a grouped convolution priced as a convolution was fitted by its host ms only)
-                grouped = n.kind == GROUPED_CONV
-                flop_ms = t.per_gflop_ms(cls) * n.flops / 1e9 if costed and not grouped else 0.0
-                ms = n.ms * scale + flop_ms + extra
-                own = t.own_size(cls)
-                if not costed:
-                    lo, hi = 0.0, 0.0
-                elif own:  # priced from its own size
-                    lo, hi = ms * spread[0], ms * spread[1]
-                else:
-                    lo = n.interval_ms[0] * scale + flop_ms + extra
-                    hi = n.interval_ms[1] * scale + flop_ms + extra
-            moved = (
-                f", + {format_ms(t.per_act_mb_ms * n.act_bytes / 1e6)} for its "
-                f"{n.act_bytes / 1e6:.3g} MB of activations"
-                if t.per_act_mb_ms and n.act_bytes
-                else ""
-            ) + (
-                f", + {format_ms(patch)} for its {n.patch_bytes / 1e6:.3g} MB patch matrix"
-                if costed and patch
-                else ""
-            )
-            if apart:
-                note = (
-                    f"grouped convolution: {n.flops / 1e9:.3g} GFLOP × {per_gflop:.3g} ms per "
-                    "GFLOP, what the phone's TensorFlow Lite (its reference kernel for groups "
-                    f"> 1) took for them{moved}"
-                )
-            elif costed:
-                flops = (
-                    f", + {format_ms(flop_ms)} for its {n.flops / 1e9:.3g} GFLOP at "
-                    f"{t.per_gflop_ms(cls):.3g} ms a GFLOP, the phone's own rate for {cls} FLOPs"
-                    if flop_ms
-                    else ""
-                )
-                note = (
-                    f"this machine's estimate ({format_ms(n.ms)}) × {scale:.3g}, what a host "
-                    f"ms of {cls} ops costs on this phone's CPU{flops}{moved}"
-                    if not own
-                    else f"{cls} priced from its own size on the phone, not from this machine's "
-                    f"time for it ({format_ms(n.ms)})"
-                    + (f", + {format_ms(launch)} a node" if launch else "")
-                    + f"{flops}{moved}"
-                )
-            else:
-                note = n.note
-            nodes.append(replace(n, ms=ms, interval_ms=(lo, hi), note=note))
+                nodes.append(self._priced(n, terms, ms))
         total = t.overhead_ms + sum(n.ms for n in nodes)
         for n in nodes:
             n.share = n.ms / total if total > 0 else 0.0
@@ -139,12 +85,56 @@ class TransferEstimator:
             subgraphs=host.subgraphs,
         )
 
-    def _fused(self, n: NodeEstimate) -> NodeEstimate:
-        """A node the host fuses away (a residual ADD after a convolution): the phone runs
-        it, and pays its activation traffic (learn.transfer), so on the phone it is priced
+    def _priced(self, n: NodeEstimate, terms: dict[str, float], ms: float) -> NodeEstimate:
+        """A costed node at ``ms`` (the sum of its ``terms``), its interval and its note.
+        The part taken from the host's estimate of it (its scaled host ms, or a grouped
+        convolution's GFLOPs) keeps the host interval's relative spread, the rest is the
+        fit's; a class priced from its own size keeps that spread over all of it."""
+        t = self.transfer
+        cls = op_class(n.op)
+        scale = t.scale_of(cls)
+        scaled = terms.get(cls, 0.0) + terms.get("all", 0.0)
+        grouped = terms.get(GROUPED, 0.0)
+        own = t.own_size(cls)
+        uncertain = ms if own else scaled + grouped
+        spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1.0, 1.0)
+        lo, hi = (ms - uncertain + uncertain * s for s in spread)
+        act, patch = terms.get("act", 0.0), terms.get(PATCH, 0.0)
+        launch, flop_ms = terms.get("nodes", 0.0), terms.get(f"gflop:{cls}", 0.0)
+        moved = (
+            f", + {format_ms(act)} for its {n.act_bytes / 1e6:.3g} MB of activations" if act else ""
+        ) + (
+            f", + {format_ms(patch)} for its {n.patch_bytes / 1e6:.3g} MB patch matrix"
+            if patch
+            else ""
+        )
+        if GROUPED in terms and n.kind == GROUPED_CONV:
+            note = (
+                f"grouped convolution: {n.flops / 1e9:.3g} GFLOP × {t.per_grouped_gflop_ms:.3g} "
+                "ms per GFLOP, what the phone's TensorFlow Lite (its reference kernel for groups "
+                f"> 1) took for them{moved}"
+            )
+        else:
+            flops = (
+                f", + {format_ms(flop_ms)} for its {n.flops / 1e9:.3g} GFLOP at "
+                f"{t.per_gflop_ms(cls):.3g} ms a GFLOP, the phone's own rate for {cls} FLOPs"
+                if flop_ms
+                else ""
+            )
+            note = (
+                f"{cls} priced from its own size on the phone, not from this machine's time for "
+                f"it ({format_ms(n.ms)})" + (f", + {format_ms(launch)} a node" if launch else "")
+                if own
+                else f"this machine's estimate ({format_ms(n.ms)}) × {scale:.3g}, what a host ms "
+                f"of {cls} ops costs on this phone's CPU"
+            ) + f"{flops}{moved}"
+        return replace(n, ms=ms, interval_ms=(lo, hi), note=note)
+
+    def _fused(self, n: NodeEstimate, ms: float) -> NodeEstimate:
+        """A node the host fuses away (a residual ADD after a convolution) at ``ms``, its
+        activation traffic: the phone runs it (learn.transfer), so on the phone it is priced
         ("learned"), not fused. Its interval is the point: the fit's spread is in the
         total's interval, and the host gives the node none of its own."""
-        ms = self.transfer.per_act_mb_ms * n.act_bytes / 1e6
         note = (
             f"free on this machine (fused); the phone runs it: {format_ms(ms)} for its "
             f"{n.act_bytes / 1e6:.3g} MB of activations"

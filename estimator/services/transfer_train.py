@@ -5,7 +5,6 @@ every model predicted by a transfer fitted without its family."""
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -15,8 +14,6 @@ from ..db import Database
 from ..errors import LetiError
 from ..learn import transfer as tl
 from ..learn.metrics import scores
-from ..ops import GROUPED_CONV
-from ..predict.composition import op_class
 from ..predict.transfer_estimator import TransferEstimator
 
 MIN_MODELS = 6
@@ -48,30 +45,9 @@ def transfer_rows(db: Database, device_id: str, base) -> tuple[list, list, list,
         if not zoo.has_skeleton(r["model"]):
             continue
         est = base.predict(zoo.graph(r["model"]))
-        by_class: dict[str, float] = defaultdict(float)
-        gflop: dict[str, float] = defaultdict(float)
-        compute, act, patch, grouped_flops, grouped_ms = 0, 0, 0, 0, 0.0
-        for n in est.nodes:
-            if n.source == "free":
-                continue
-            act += n.act_bytes  # the phone runs what the host fuses away (learn.transfer)
-            if n.source == "fused":
-                continue
-            patch += n.patch_bytes
-            cls = op_class(n.op)
-            if n.kind == GROUPED_CONV:  # priced apart where there is evidence (learn.transfer)
-                grouped_flops += n.flops
-                grouped_ms += n.ms
-            else:
-                by_class[cls] += n.ms
-                gflop[cls] += n.flops / 1e9
-            compute += cls in tl.NODE_COST_CLASSES  # grouped ones are convolutions
+        # the same rule the carried estimate prices node by node with (learn.transfer)
+        rows.append(tl.nodes_row(est.nodes))
         names.append(r["model"])
-        rows.append(
-            tl.model_columns(
-                by_class, compute, act / 1e6, grouped_flops / 1e9, grouped_ms, gflop, patch / 1e6
-            )
-        )
         measured.append(r["mean_us"] / 1000)
         families.append(zoo.family(r["model"]))
         flops.append(float(est.nodes and sum(n.flops for n in est.nodes)))
@@ -92,16 +68,11 @@ def evaluate_transfer(
     # the host's total: its "all" leaves out what the transfer prices from its own size
     host = np.array([r["all"] + r["depthwise"] + r.get("grouped_ms", 0.0) for r in rows])
     f = np.asarray(flops, float)
-    held, ratio, per_flop = np.zeros(len(y)), np.zeros(len(y)), np.zeros(len(y))
+    held = tl.cross_validate(rows, y, families)  # the form chosen again without each family
+    ratio, per_flop = np.zeros(len(y)), np.zeros(len(y))
     fam = np.array(families)
     for name in sorted(set(families)):
         test, train = fam == name, fam != name
-        tr = [i for i in range(len(y)) if train[i]]
-        tr_rows = [rows[i] for i in tr]
-        form, _ = tl.choose(tr_rows, y[train], fam[train])
-        X = tl._design(rows, tl.columns_of(form, tr_rows))
-        coef = tl._solve(X[train], y[train])
-        held[test] = np.maximum(coef[0] + X[test] @ coef[1:], 1e-9)
         ratio[test] = host[test] * np.median(y[train] / host[train])
         per_flop[test] = f[test] * np.median(y[train] / f[train])
     resid = np.log(y / held)
