@@ -13,6 +13,7 @@ from common import RESULTS, ROOT
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 ORDER = [
     "phones",
+    "accuracy_stop40",
     "accuracy_interleaved_build",
     "accuracy_interleaved_build_rerun",
     "accuracy_interleaved_build_third",
@@ -30,6 +31,10 @@ ORDER = [
     "truth_runs",
     "truth_runs_quiet",
     "cold_layers",
+    "phone_cpus_whole_form",
+    "phone_cpus_stop40",
+    "ab_whole_form",
+    "ab_before_whole_form",
     "phone_cpus_patch_fused",
     "phone_cpus_compute_nodes",
     "phone_cpus_depthwise_own_size",
@@ -75,7 +80,14 @@ def summary() -> str:
 
 
 HOST_RUNS = [
-    ("accuracy_interleaved_build", "**Host**, built as builds are now (interleaved rounds)"),
+    (
+        "accuracy_stop40",
+        "**Host**, the latest code on a fresh machine, its own build and training",
+    ),
+    (
+        "accuracy_interleaved_build",
+        "Hours before, another session's build made the same way (interleaved rounds)",
+    ),
     (
         "accuracy_interleaved_build_rerun",
         "Its truth timed again 51 minutes later (drift removed by the"
@@ -132,7 +144,18 @@ def _host_line(a: dict, label: str) -> str:
 
 
 CPU_RUNS = [
-    ("phone_cpus_patch_fused", "**Phone CPUs by transfer**"),
+    (
+        "phone_cpus_whole_form",
+        "**Phone CPUs by transfer**, every transfer fitting the whole form, from the fresh"
+        " machine's host estimator",
+    ),
+    ("phone_cpus_stop40", "The same host estimator, the form chosen by cross-validation (before)"),
+    ("ab_whole_form", "A second host estimator built on that machine, the whole form"),
+    ("ab_before_whole_form", "The same, the form chosen by cross-validation (before)"),
+    (
+        "phone_cpus_patch_fused",
+        "Earlier that day, the form chosen, on another session's host estimator",
+    ),
     ("phone_cpus_compute_nodes", "The same host estimator, before the patch-matrix term"),
     ("n4_patch_fused", "This code on a third host estimator, the night's second build"),
     (

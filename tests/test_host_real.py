@@ -315,6 +315,32 @@ def test_transfer_prices_grouped_convolutions_per_gflop_where_it_has_evidence():
     assert ev["scores"]["host-total-x-median-ratio"]["mape"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_every_transfer_fits_the_whole_form_and_reports_the_smaller_ones():
+    """No form is chosen: a phone whose truth is one host scale and a per-run cost still gets
+    the whole form (its other terms fitted at zero, so its predictions are exact), and the
+    training report keeps each smaller candidate's out-of-family error beside it."""
+    from leti.estimator.learn import transfer as tl
+
+    rng = np.random.default_rng(4)
+    families = [f"f{i % 6}" for i in range(36)]
+    rows = [
+        tl.model_columns({"conv": float(rng.uniform(2, 20)), "elementwise": 0.5,
+                          "depthwise": float(rng.uniform(0, 3))}, 40, float(rng.uniform(1, 80)),
+                         gflop_by_class={"conv": float(rng.uniform(0.2, 6.0))})
+        for _ in families
+    ]  # fmt: skip
+    y = [1.5 * r["all"] + 0.3 for r in rows]
+    t = tl.fit(rows, y, families)
+    assert t.form == tl.FORM and t.columns == tl.columns_of(tl.FORM, rows)
+    assert t.per_act_mb_ms == pytest.approx(0.0, abs=1e-6)
+    held = tl.cross_validate(rows, y, families)
+    assert np.array_equal(held, tl.cross_validate(rows, y, families, tl.FORM))
+    assert np.max(np.abs(held - y) / y) < 1e-6
+    scores = t.report["form_cv_mape"]
+    assert set(scores) == set(tl.candidates(rows)) and tl.FORM in scores
+    assert "one scale" not in scores  # it would leave the depthwise convolutions free
+
+
 def test_transfer_cross_validation_never_sees_the_held_out_family():
     from leti.estimator.services.transfer_train import evaluate_transfer
 
@@ -342,9 +368,9 @@ def test_transfer_cross_validation_never_sees_the_held_out_family():
 
 
 def test_transfer_finds_the_activation_traffic_a_phone_pays_and_charges_it_node_by_node():
-    """A phone whose memory costs it 0.2 ms per activation megabyte: cross-validation picks a
-    form with that term and recovers it; without such a cost in the truth, no form charges
-    one; the carried estimate adds it to exactly the nodes that move activations."""
+    """A phone whose memory costs it 0.2 ms per activation megabyte: the fit recovers that
+    cost; without such a cost in the truth, none is charged (the term's fitted cost is zero);
+    the carried estimate adds it to exactly the nodes that move activations."""
     from leti.estimator.learn import transfer as tl
     from leti.estimator.predict.results import ModelEstimate, NodeEstimate
     from leti.estimator.predict.transfer_estimator import TransferEstimator
@@ -377,9 +403,9 @@ def test_transfer_finds_the_activation_traffic_a_phone_pays_and_charges_it_node_
 
 def test_transfer_finds_a_phone_rate_per_convolution_gflop_and_charges_it_node_by_node():
     """A phone whose convolutions cost 0.5 ms per GFLOP beyond a multiple of the host's time
-    (its own kernels, not the host's): cross-validation picks a per-GFLOP form and recovers the
-    rate; without such a cost in the truth, none is charged; the carried estimate adds it to
-    the convolution by its FLOPs and to nothing else."""
+    (its own kernels, not the host's): the fit recovers the rate; without such a cost in the
+    truth, none is charged; the carried estimate adds it to the convolution by its FLOPs and to
+    nothing else."""
     from leti.estimator.learn import transfer as tl
     from leti.estimator.predict.results import ModelEstimate, NodeEstimate
     from leti.estimator.predict.transfer_estimator import TransferEstimator

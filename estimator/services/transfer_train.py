@@ -61,14 +61,14 @@ def evaluate_transfer(
     families: list[str],
     flops: list[float],
 ) -> dict[str, Any]:
-    """Every model predicted without its family, by the transfer (its form chosen again on
-    the other families) and by two baselines fitted on the same folds: FLOPs-proportional
+    """Every model predicted without its family, by the transfer fitted on the other
+    families and by two baselines fitted on the same folds: FLOPs-proportional
     and the host's total times the median phone/host ratio."""
     y = np.asarray(measured)
     # the host's total: its "all" leaves out what the transfer prices from its own size
     host = np.array([r["all"] + r["depthwise"] + r.get("grouped_ms", 0.0) for r in rows])
     f = np.asarray(flops, float)
-    held = tl.cross_validate(rows, y, families)  # the form chosen again without each family
+    held = tl.cross_validate(rows, y, families)  # the transfer fitted without each family
     ratio, per_flop = np.zeros(len(y)), np.zeros(len(y))
     fam = np.array(families)
     for name in sorted(set(families)):
