@@ -31,8 +31,10 @@ ORDER = [
     "truth_runs",
     "truth_runs_quiet",
     "cold_layers",
+    "phone_cpus_layout_act",
     "phone_cpus_whole_form",
     "phone_cpus_stop40",
+    "ab_layout_act",
     "ab_whole_form",
     "ab_before_whole_form",
     "phone_cpus_patch_fused",
@@ -145,12 +147,14 @@ def _host_line(a: dict, label: str) -> str:
 
 CPU_RUNS = [
     (
-        "phone_cpus_whole_form",
-        "**Phone CPUs by transfer**, every transfer fitting the whole form, from the fresh"
-        " machine's host estimator",
+        "phone_cpus_layout_act",
+        "**Phone CPUs by transfer**, the latest code (the whole form, layout ops' traffic"
+        " priced apart), from the fresh machine's host estimator",
     ),
-    ("phone_cpus_stop40", "The same host estimator, the form chosen by cross-validation (before)"),
-    ("ab_whole_form", "A second host estimator built on that machine, the whole form"),
+    ("phone_cpus_whole_form", "The same host estimator, one price for all activation traffic"),
+    ("phone_cpus_stop40", "The same, the form chosen by cross-validation (before)"),
+    ("ab_layout_act", "A second host estimator built on that machine, the latest code"),
+    ("ab_whole_form", "The same, one price for all activation traffic"),
     ("ab_before_whole_form", "The same, the form chosen by cross-validation (before)"),
     (
         "phone_cpus_patch_fused",

@@ -341,6 +341,41 @@ def test_every_transfer_fits_the_whole_form_and_reports_the_smaller_ones():
     assert "one scale" not in scores  # it would leave the depthwise convolutions free
 
 
+def test_layout_ops_traffic_has_its_own_price():
+    """A phone copying layout ops' activations (concatenation, padding) at 0.05 ms a megabyte
+    and moving the other nodes' at 0.2: the whole form recovers both; a node's columns put its
+    traffic in its own part (and in the sum the smaller forms price), and the carried estimate
+    charges a concatenation the layout price, a convolution the other."""
+    from leti.estimator.learn import transfer as tl
+    from leti.estimator.predict.results import ModelEstimate, NodeEstimate
+    from leti.estimator.predict.transfer_estimator import TransferEstimator
+
+    rng = np.random.default_rng(7)
+    families = [f"f{i % 6}" for i in range(36)]
+    rows = []
+    for _ in families:
+        act, layout = float(rng.uniform(10, 80)), float(rng.uniform(0, 60))
+        rows.append(tl.model_columns({"conv": float(rng.uniform(2, 20))}, 40, act + layout,
+                                     layout_act_mb=layout))  # fmt: skip
+    y = [1.2 * r["all"] + 0.2 * r[tl.ACT_REST] + 0.05 * r[tl.ACT_LAYOUT] + 0.3 for r in rows]
+    t = tl.fit(rows, y, families)
+    assert t.per_act_mb_ms == pytest.approx(0.2, rel=1e-3)
+    assert t.per_layout_act_mb_ms == pytest.approx(0.05, rel=1e-3)
+
+    conv = NodeEstimate(0, 0, "CONV_2D", 2.0, (1.8, 2.2), 0.0, "learned", kind="CONV_2D",
+                        act_bytes=4_000_000)  # fmt: skip
+    concat = NodeEstimate(0, 1, "CONCATENATION", 0.1, (0.1, 0.1), 0.0, "learned",
+                          kind="CONCATENATION", act_bytes=8_000_000)  # fmt: skip
+    assert tl.node_columns(concat)[tl.ACT_LAYOUT] == tl.node_columns(concat)["act"] == 8.0
+    assert tl.ACT_LAYOUT not in tl.node_columns(conv) and tl.node_columns(conv)[tl.ACT_REST] == 4
+    host = ModelEstimate("m", "host", 2.1, (1.9, 2.3), [conv, concat])
+    base = SimpleNamespace(device_id="host/x/t1", metadata={})
+    c, k = TransferEstimator("phone/x/cpu-1large", base, t)._carry(host).nodes  # type: ignore[arg-type]
+    assert k.ms == pytest.approx(0.1 * t.scale_of("layout") + 0.05 * 8, rel=1e-3)
+    assert c.ms == pytest.approx(2.0 * t.scale_of("conv") + t.per_node_ms + 0.2 * 4, rel=1e-3)
+    assert "8 MB of activations" in k.note
+
+
 def test_transfer_cross_validation_never_sees_the_held_out_family():
     from leti.estimator.services.transfer_train import evaluate_transfer
 
@@ -384,7 +419,7 @@ def test_transfer_finds_the_activation_traffic_a_phone_pays_and_charges_it_node_
     ]  # fmt: skip
     with_act = [1.5 * r["all"] + 0.2 * r["act"] + 0.3 for r in rows]
     t = tl.fit(rows, with_act, families)
-    assert "act" in t.columns and t.per_act_mb_ms == pytest.approx(0.2, rel=1e-3)
+    assert tl.ACT_REST in t.columns and t.per_act_mb_ms == pytest.approx(0.2, rel=1e-3)
     without = [1.5 * r["all"] + 0.3 for r in rows]
     assert tl.fit(rows, without, families).per_act_mb_ms == pytest.approx(0.0, abs=1e-6)
 

@@ -29,6 +29,19 @@ without a family is itself noisy, and the non-negative fit already leaves a term
 where the models give it no weight. Each form's out-of-family error is still in the training
 report (:func:`form_scores`).
 
+In that form the activation traffic of layout ops (concatenations, padding, reshapes: copies)
+has a price per megabyte of its own, apart from the other nodes' traffic: a copy streams
+through memory, where a convolution's or an element-wise op's reads come with its work, and
+one price for both over-priced the networks full of copies (DenseNet's concatenations,
+the explicit padding before strided depthwise convolutions). bench/phone_cpus.py on the two
+host estimators above (``--name phone_cpus_whole_form`` / ``phone_cpus_layout_act`` and
+``ab_whole_form`` / ``ab_layout_act``): mean within ±10 % 83.4 -> 86.2 and 84.7 -> 86.3 %,
+MAPE 5.9 -> 5.4 and 5.7 -> 5.2 %, profiles at 80 % 30 -> 33 and 33 -> 35 (35 and 25 profiles
+better, 2 and 5 worse); DenseNet's mean absolute error 22.6 -> 17.2 and 20.7 -> 14.9 %, and
+ProxylessNAS, SqueezeNet, MobileNetV2 and V3, EfficientNet-EdgeTPU and BN-Inception lower too.
+Split further (element-wise, pooling and fused nodes each apart) it did worse (78.9 and
+79.3 %). Found on the 85 models that score it, as every term was.
+
 The activation term is what lifted the published CPU profiles' out-of-family scores most
 (docs/guide.md, bench/phone_cpus.py). The per-GFLOP terms let a phone's convolution
 kernels (TensorFlow Lite 2.10 on ARM NEON) run at a rate of their own rather than only at a
@@ -110,6 +123,10 @@ from ..predict.composition import OP_CLASSES, op_class
 
 GROUPED = "grouped"  # a model's GFLOPs of grouped convolutions, priced apart (module docstring)
 PATCH = "patch"  # a model's MB of convolution patch matrices, part of every form (docstring)
+# a model's activation MB split: layout ops' (copies: concatenation, padding, reshapes) and the
+# rest's, each at its own price in the form every transfer fits (module docstring); "act" is
+# their sum, the one price of the smaller forms and of transfers stored before the split
+ACT_LAYOUT, ACT_REST = "act:layout", "act:rest"
 
 GFLOP_CLASSES = ("conv", "depthwise")  # op classes a form may also price per GFLOP
 HOST_SCALED = tuple(c for c in OP_CLASSES if c != "depthwise")  # priced from host ms (above)
@@ -132,7 +149,14 @@ FORMS = {
     },
 }
 # the form every transfer fits: every term, each non-negative (module docstring)
-FORM = "class scales, per node, per activation MB, per GFLOP of convolutions"
+FORM = "class scales, per node, per activation MB (layout ops apart), per GFLOP of convolutions"
+FORMS[FORM] = [
+    *HOST_SCALED,
+    "nodes",
+    ACT_REST,
+    ACT_LAYOUT,
+    *(f"gflop:{c}" for c in GFLOP_CLASSES),
+]
 
 
 @dataclass
@@ -180,9 +204,18 @@ class Transfer:
 
     @property
     def per_act_mb_ms(self) -> float:
-        """What one megabyte of activations a node reads and writes costs on the phone (0 in
-        forms without that term, and in transfers trained before it existed)."""
-        return self._by_column.get("act", 0.0)
+        """What one megabyte of activations a node other than a layout op reads and writes
+        costs on the phone (0 in forms without that term, and in transfers trained before it
+        existed)."""
+        c = self._by_column
+        return c.get("act", c.get(ACT_REST, 0.0))
+
+    @property
+    def per_layout_act_mb_ms(self) -> float:
+        """The same for layout ops (module docstring); their one price where the transfer's
+        form does not set them apart."""
+        c = self._by_column
+        return c.get(ACT_LAYOUT, self.per_act_mb_ms)
 
     @property
     def per_patch_mb_ms(self) -> float:
@@ -226,6 +259,7 @@ def model_columns(
     grouped_ms: float = 0.0,
     gflop_by_class: dict[str, float] | None = None,
     patch_mb: float = 0.0,
+    layout_act_mb: float = 0.0,
 ) -> dict[str, float]:
     """A model's columns: host ms per op class (grouped convolutions left out of
     ``by_class_ms``), in all (the classes priced from the host's time: depthwise
@@ -235,13 +269,16 @@ def model_columns(
     grouped convolutions' GFLOPs and host ms (priced as convolutions when a transfer does not
     price them apart), the GFLOPs of its convolutions and depthwise convolutions
     (``gflop_by_class``, grouped ones left out) and the megabytes of its convolutions' patch
-    matrices (``patch_mb``, features.patch_bytes)."""
+    matrices (``patch_mb``, features.patch_bytes). ``layout_act_mb`` is the layout ops' part
+    of ``act_mb``."""
     out = {c: float(by_class_ms.get(c, 0.0)) for c in OP_CLASSES}
     out["all"] = float(sum(out[c] for c in HOST_SCALED))
     for c in GFLOP_CLASSES:
         out[f"gflop:{c}"] = float((gflop_by_class or {}).get(c, 0.0))
     out["nodes"] = float(nodes)
     out["act"] = float(act_mb)
+    out[ACT_LAYOUT] = float(layout_act_mb)
+    out[ACT_REST] = float(act_mb - layout_act_mb)
     out[GROUPED] = float(grouped_gflop)
     out["grouped_ms"] = float(grouped_ms)
     out[PATCH] = float(patch_mb)
@@ -266,10 +303,12 @@ def node_columns(
     defaults are today's rules; a transfer stored under older ones passes its own."""
     if node.source == "free":
         return {}
-    act = {"act": node.act_bytes / 1e6} if node.act_bytes else {}
+    cls = op_class(node.op)
+    mb = node.act_bytes / 1e6
+    # its traffic in all ("act") and in its own part (layout ops apart, module docstring)
+    act = {"act": mb, ACT_LAYOUT if cls == "layout" else ACT_REST: mb} if mb else {}
     if node.source == "fused":
         return act if fused_traffic else {}
-    cls = op_class(node.op)
     out: dict[str, float] = {**act, "nodes": float(cls in node_classes)}
     if node.patch_bytes:
         out[PATCH] = node.patch_bytes / 1e6
@@ -350,7 +389,7 @@ def cross_validate(
 def prices_depthwise(columns: Sequence[str]) -> bool:
     """Whether a form charges depthwise convolutions anything: they are not scaled from the
     host's time, so only a per-node, per-activation-megabyte or per-GFLOP term prices them."""
-    return any(c in columns for c in ("nodes", "act", "gflop:depthwise"))
+    return any(c in columns for c in ("nodes", "act", ACT_REST, "gflop:depthwise"))
 
 
 def candidates(rows: Sequence[dict[str, float]]) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import ModelGraph, read_model
-from ..learn.transfer import GROUPED, PATCH, Transfer
+from ..learn.transfer import ACT_LAYOUT, ACT_REST, GROUPED, PATCH, Transfer
 from ..ops import GROUPED_CONV
 from .composition import op_class
 from .estimator import LatencyEstimator
@@ -99,7 +99,8 @@ class TransferEstimator:
         uncertain = ms if own else scaled + grouped
         spread = (n.interval_ms[0] / n.ms, n.interval_ms[1] / n.ms) if n.ms else (1.0, 1.0)
         lo, hi = (ms - uncertain + uncertain * s for s in spread)
-        act, patch = terms.get("act", 0.0), terms.get(PATCH, 0.0)
+        act = sum(terms.get(c, 0.0) for c in ("act", ACT_REST, ACT_LAYOUT))
+        patch = terms.get(PATCH, 0.0)
         launch, flop_ms = terms.get("nodes", 0.0), terms.get(f"gflop:{cls}", 0.0)
         moved = (
             f", + {format_ms(act)} for its {n.act_bytes / 1e6:.3g} MB of activations" if act else ""
