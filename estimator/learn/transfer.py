@@ -40,7 +40,9 @@ MAPE 5.9 -> 5.4 and 5.7 -> 5.2 %, profiles at 80 % 30 -> 33 and 33 -> 35 (35 and
 better, 2 and 5 worse); DenseNet's mean absolute error 22.6 -> 17.2 and 20.7 -> 14.9 %, and
 ProxylessNAS, SqueezeNet, MobileNetV2 and V3, EfficientNet-EdgeTPU and BN-Inception lower too.
 Split further (element-wise, pooling and fused nodes each apart) it did worse (78.9 and
-79.3 %). Found on the 85 models that score it, as every term was.
+79.3 %), and so did a per-node cost for layout ops (85.8 and 85.9 %) or for element-wise ops
+(80.4 and 81.0 %) on top of it, in a replica of the script. Found on the 85 models that score
+it, as every term was.
 
 The activation term is what lifted the published CPU profiles' out-of-family scores most
 (docs/guide.md, bench/phone_cpus.py). The per-GFLOP terms let a phone's convolution
