@@ -7,8 +7,9 @@ DIR holds a trained host estimator (bench/accuracy.py leaves one; its path is pr
 mobile-ml-benchmark folder is imported there, then for every phone CPU profile of the float
 models (``phone/<phone>/cpu-<cores>``) runs what ``leti evaluate --device <profile>`` runs:
 each model predicted by the transfer (host per-node estimates scaled op class by op class,
-plus its per-node, activation, per-GFLOP and patch-matrix terms) fitted without its family, beside two baselines fitted
-on the same folds (the host's total times the median phone/host ratio; FLOPs-proportional).
+plus its per-node, activation, per-GFLOP and patch-matrix terms) fitted without its family,
+beside two baselines fitted on the same folds (the host's total times the median phone/host
+ratio; FLOPs-proportional).
 The truth's own spread is the dataset's: each model's run-to-run std / mean.
 
 Data: Z. Li, M. Paolieri, L. Golubchik, "A Benchmark for ML Inference Latency on Mobile

@@ -143,22 +143,16 @@ _HOST_FORMS = {
     "class scales, per activation MB": [*HOST_SCALED, "act"],
     "class scales, per node, per activation MB": [*HOST_SCALED, "nodes", "act"],
 }
+# the form every transfer fits: every term, each non-negative (module docstring)
+FORM = "class scales, per node, per activation MB (layout ops apart), per GFLOP of convolutions"
 FORMS = {
     **_HOST_FORMS,
     **{
         f"{form}, per GFLOP of convolutions": [*cols, *(f"gflop:{c}" for c in GFLOP_CLASSES)]
         for form, cols in _HOST_FORMS.items()
     },
+    FORM: [*HOST_SCALED, "nodes", ACT_REST, ACT_LAYOUT, *(f"gflop:{c}" for c in GFLOP_CLASSES)],
 }
-# the form every transfer fits: every term, each non-negative (module docstring)
-FORM = "class scales, per node, per activation MB (layout ops apart), per GFLOP of convolutions"
-FORMS[FORM] = [
-    *HOST_SCALED,
-    "nodes",
-    ACT_REST,
-    ACT_LAYOUT,
-    *(f"gflop:{c}" for c in GFLOP_CLASSES),
-]
 
 
 @dataclass
