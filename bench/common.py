@@ -16,6 +16,12 @@ RESULTS = ROOT / "bench" / "results"
 SHARED_MODELS = ROOT.parent / "shared" / "models"
 
 
+def _script() -> str:
+    """The script as run from the repository root, wherever it was started from."""
+    path = Path(sys.argv[0]).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else sys.argv[0]
+
+
 def machine() -> dict[str, Any]:
     from leti.estimator.devices.host import cpu_model
 
@@ -25,7 +31,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join([Path(sys.executable).name, _script(), *sys.argv[1:]]),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
 import sqlite3
@@ -26,6 +27,8 @@ from leti.estimator.generate.suites import (
     node_to_config,
     smoke,
     suite_configs,
+    thin,
+    thin_sampled,
 )
 from leti.estimator.graph import read_model
 from leti.estimator.services.measure import BURST, ROUNDS, measure_interleaved
@@ -409,6 +412,28 @@ def test_default_suite_covers_the_shapes_real_models_have():
     assert share("DEPTHWISE_CONV_2D", lambda q: q.get("m", 1) > 1) > 0.03
     assert share("CONV_2D", lambda q: q.get("n", 1) > 1) > 0.01
     assert share("MUL", lambda q: q.get("const") == 2) > 0.05  # scalar operands
+    # thin maps at large resolutions (image inputs, segmentation decoders): a kernel that
+    # vectorises over channels pays per pixel there, which the plain draws almost never show
+    # (without the thin part: convolutions 5-7 %, PReLU, concatenation, padding none)
+    for op in ("CONV_2D", "DEPTHWISE_CONV_2D", "PRELU", "ADD", "CONCATENATION", "PAD"):
+        assert share(op, lambda q: q["cin"] < 8 and q["h"] >= 32) > 0.1, op
+
+
+def test_thin_variants_keep_the_op_and_thin_only_feature_maps():
+    rng = random.Random(3)
+    conv = OpConfig("CONV_2D", dict(h=14, w=14, cin=96, cout=192, k=3, s=1), "random")
+    seen = set()
+    for _ in range(40):
+        t = thin(conv, rng)
+        assert t.op == "CONV_2D" and t.source == "thin" and t.params["k"] == 3
+        assert t.params["h"] == t.params["w"] >= 32
+        assert t.params["cin"] < 8 or t.params["cout"] < 8
+        seen.add((t.params["cin"] < 8, t.params["cout"] < 8))
+    assert seen == {(True, False), (False, True), (True, True)}  # input, output, both
+    assert thin(OpConfig("ADD", dict(t=64, cin=64)), rng) is None  # token rows: no map
+    assert thin(OpConfig("CONV_2D", dict(h=1, w=1, cin=24, cout=1001, k=1, s=1)), rng) is None
+    assert all(c.source == "thin" for c in thin_sampled({"PRELU": 5}, 1))
+    assert len(thin_sampled({"PRELU": 5}, 1)) == 5
 
 
 def test_check_rejects_the_wrong_op(tf_model):
