@@ -20,6 +20,7 @@ ORDER = [
     "thin_maps",
     "nodes_alone_hair_segmentation",
     "nodes_alone_hand_recrop",
+    "chain_context",
     "accuracy_stop40",
     "accuracy_interleaved_build",
     "accuracy_interleaved_build_rerun",
