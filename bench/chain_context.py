@@ -11,7 +11,8 @@ short chains. Each model is timed in interleaved rounds and keeps its fastest ro
     python3 bench/chain_context.py [--hw 64] [--rounds 3] [--name chain_context]
 
 A finding, not training data: the generated networks and the corpus rarely have such layers,
-so the composition cannot learn their cost (docs/guide.md, `leti db build`).
+so the composition cannot learn their cost; the build's middle probes (generate.pairs.Middle)
+measure it on every device, and training keeps it as a runtime fact (docs/guide.md).
 """
 
 from __future__ import annotations

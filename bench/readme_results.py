@@ -21,6 +21,8 @@ ORDER = [
     "nodes_alone_hair_segmentation",
     "nodes_alone_hand_recrop",
     "chain_context",
+    "compare_middle_vs_accuracy_stop41",
+    "compare_middle_vs_accuracy_stop40",
     "accuracy_stop40",
     "accuracy_interleaved_build",
     "accuracy_interleaved_build_rerun",

@@ -148,6 +148,12 @@ FEATURE_NAMES = (
 TILES = (8, 16)
 
 
+def tile_class(channels: int) -> str:
+    """Which SIMD tiles (:data:`TILES`) a channel count fills exactly: "16", "8" (of 8 only)
+    or "1" (neither). XNNPACK runs some element-wise ops differently by it (``Runtime.middle``)."""
+    return "16" if channels % 16 == 0 else "8" if channels % 8 == 0 else "1"
+
+
 # The per-node quantities the feature matrix is computed from, one array each; made from
 # stored records (training) or from a model's columns (prediction), by the same rules.
 TABLE_KEYS = (

@@ -58,6 +58,9 @@ def test_converter_models(tf_model):
         same_as_object_reader(tf_model(name).read_bytes())
 
 
+COLUMN_NAMES = ("kind", "role", "subgraph", "cout", "producer", "single_reader", "output_read")
+
+
 def test_what_needs_shape_propagation_is_read_alone(tf_model):
     with pytest.raises(Unsupported, match="shape propagation"):
         read_columns(tf_model("runtime_reshape").read_bytes())
@@ -84,7 +87,7 @@ def test_many_files_read_as_one_equal_each_read_alone(tf_model):
         assert not isinstance(cols, Unsupported)
         for key, values in node_table(alone).items():
             assert np.array_equal(values, node_table(cols)[key], equal_nan=True), key
-        for name in ("kind", "role", "subgraph", "cout", "producer", "single_reader"):
+        for name in COLUMN_NAMES:
             assert np.array_equal(getattr(alone, name), getattr(cols, name)), name
     assert isinstance(got[2], Unsupported) and "shape propagation" in str(got[2])
     same_as_object_reader(nets[1])
@@ -109,7 +112,7 @@ def test_a_batch_read_joined_equals_its_files_read_alone_and_joined(tf_model):
     expected = ModelColumns.concat(parts)
     for key, values in node_table(expected).items():
         assert np.array_equal(values, node_table(joined)[key], equal_nan=True), key
-    for name in ("kind", "role", "subgraph", "cout", "producer", "single_reader"):
+    for name in COLUMN_NAMES:
         assert np.array_equal(getattr(expected, name), getattr(joined, name)), name
     # a file the batch does not take: no joined read (read_many then says which and why)
     assert read_batch([nets[0], tf_model("runtime_reshape").read_bytes()]) is None

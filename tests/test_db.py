@@ -514,3 +514,34 @@ def test_bad_database_inputs(tmp_path, leti_cli):
     assert r.returncode == 2 and "unknown device 'toaster'" in r.stderr
     r = leti_cli("db", "import", str(tmp_path / "nope.jsonl"))
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_middle_probes_time_each_consumer_between_two_convolutions_by_tile_class():
+    from leti.estimator.features import tile_class
+    from leti.estimator.generate.pairs import CONSUMERS, Middle, middle_probes, sample_pairs
+    from leti.estimator.generate.work import fusion_item
+    from leti.estimator.learn.runtime import middle
+    from leti.estimator.services.context import fusion_probe
+
+    probes = middle_probes()
+    for b in CONSUMERS:  # two probes of every consumer in every tile class
+        tiles = sorted(tile_class(m.c) for m in probes if m.consumer == b)
+        assert tiles == ["1", "1", "16", "16", "8", "8"], b
+    keys = {m.key for m in probes}
+    assert len(keys) == len(probes) and not keys & {p.key for p in sample_pairs(54, 31)}
+    m = Middle("PRELU", 16, 16, 8)
+    parts = {p: [n.op for n in read_model(m.build(p)).nodes] for p in ("a", "b", "ab")}
+    assert parts == {"a": ["CONV_2D", "CONV_2D"], "b": ["PRELU"],
+                     "ab": ["CONV_2D", "PRELU", "CONV_2D"]}  # fmt: skip
+    timed = fusion_probe(HostDevice(), fusion_item(m)).extra["fusion"]  # the real runtime
+    assert timed["pair_ms"] > 0 and timed["consumer_ms"] > 0
+
+    # the rule: a tile class's median share, kept from 1.5x on, with two probes at least
+    def row(op: str, c: int, share: float) -> dict:
+        return {"op_type": f"MIDDLE:{op}", "config": {"consumer": op, "h": 64, "w": 64, "c": c},
+                "stats": {"fusion": {"consumer_share": share}}}  # fmt: skip
+
+    rows = [row("PRELU", 4, 2.0), row("PRELU", 12, 1.8), row("PRELU", 16, 0.9),
+            row("PRELU", 32, 1.0), row("MUL", 8, 2.5), row("LOGISTIC", 8, 0.9),
+            row("LOGISTIC", 24, 0.95), row("TANH", 4, 3.0)]  # fmt: skip
+    assert middle(rows) == {"PRELU@1": pytest.approx(1.9)}  # MUL@8, TANH@1: one probe each

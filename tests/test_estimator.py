@@ -96,6 +96,39 @@ def test_gpu_partitions_cost_copies(est, tf_model):
     assert res.partitions > 2
 
 
+def test_ops_dearer_between_two_ops_pay_their_measured_multiple_there_only(est):
+    """A runtime fact from the middle probes (``Runtime.middle``): an element-wise op on a
+    channel count of that tile class, with its input made and its output read inside the
+    graph, costs that multiple of its single-op time; first or last in the graph, on another
+    tile class, or with a scalar operand (another kernel) it costs its single-op time."""
+    import copy
+
+    from leti.estimator.generate.layers import Net
+    from leti.estimator.predict.runtime import Runtime
+
+    def model(c: int) -> bytes:
+        net = Net(seed=3)
+        x = net.prelu(net.input([1, 32, 32, c]))  # first: reads the model's input
+        x = net.prelu(net.conv(x, c, 1))  # between two ops
+        x = net.binary_const("MUL", x)  # per-channel constant, between two ops
+        x = net.binary_const("MUL", x, per_channel=False)  # scalar constant
+        net.output(net.prelu(net.conv(x, c, 1)))  # last: writes the model's output
+        return net.build(description="middle")
+
+    plain = est.predict(model(8))
+    dearer = copy.copy(est)
+    dearer.runtime = Runtime(middle={"PRELU@8": 2.0, "MUL@8": 3.0})
+    got, wide = dearer.predict(model(8)), dearer.predict(model(16))
+    ratio = [b.ms / a.ms for a, b in zip(plain.nodes, got.nodes, strict=True)]
+    assert [n.op for n in got.nodes] == ["PRELU", "CONV_2D", "PRELU", "MUL", "MUL", "CONV_2D",
+                                         "PRELU"]  # fmt: skip
+    assert ratio == pytest.approx([1, 1, 2, 3, 1, 1, 1])
+    assert "2.0x its cost alone" in got.nodes[2].note
+    assert not any("middle probes" in n.note for n in got.nodes[:2] + got.nodes[4:])
+    assert got.total_ms > plain.total_ms
+    assert [n.ms for n in wide.nodes] == pytest.approx([n.ms for n in est.predict(model(16)).nodes])
+
+
 def test_python_api_batch_matches_single(est, tf_model, shared_models):
     """One batch of files (column reader), of parsed graphs, and a model needing shape
     propagation (object reader) inside the batch: the same totals, nodes and notes as one

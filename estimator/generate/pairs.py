@@ -1,6 +1,13 @@
 """Producer -> consumer pairs, to find which ops a runtime fuses into their producer (the
 nn-Meter way: time A, B and A->B; when A->B costs what A costs, B is fused). A GPU delegate
-folds element-wise ops into the kernel before them, so what it runs are kernels, not ops."""
+folds element-wise ops into the kernel before them, so what it runs are kernels, not ops.
+
+Middle probes time an element-wise op inside a chain (1x1 conv -> B -> 1x1 conv against the
+two convolutions chained and B alone): a single op is always timed with its input and output
+the model's own, and XNNPACK runs some ops otherwise when both are tensors it keeps to itself
+(bench/chain_context.py: PReLU, or ADD/MUL with a per-channel constant, on 8 channels costs
+about 3x its time alone there, on 16 what it costs alone). The probes run at channel counts of
+every SIMD tile class (``features.tile_class``), since that is what decides it."""
 
 from __future__ import annotations
 
@@ -67,6 +74,59 @@ class Pair:
             return net.build(description=f"leti-view fusion probe {part}: {self.label()}")
         except (KeyError, ValueError) as exc:
             raise GenerationError(f"{self.label()}: cannot be generated ({exc})") from None
+
+
+# Channel counts of the middle probes: two of each tile class (a multiple of 16, of 8 only,
+# neither), on one 64x64 map.
+MIDDLE_CHANNELS = (4, 12, 8, 24, 16, 32)
+MIDDLE_HW = 64
+
+
+@dataclass(frozen=True)
+class Middle:
+    """Consumer B in the middle of a chain: part "a" is the chain without it (1x1 conv ->
+    1x1 conv), "b" B alone, "ab" the chain with it, so that (ab - a) / b is the share of its
+    own cost B pays there (measured as a fusion probe is: ``services.context.fusion_probe``)."""
+
+    consumer: str
+    h: int
+    w: int
+    c: int
+
+    @property
+    def key(self) -> str:
+        text = json.dumps({"middle": True, **self.__dict__}, sort_keys=True)
+        return "m" + hashlib.sha1(text.encode()).hexdigest()[:15]
+
+    @property
+    def op(self) -> str:
+        return f"MIDDLE:{self.consumer}"
+
+    def label(self) -> str:
+        return f"{self.consumer} between two 1x1 convolutions at {self.h}x{self.w}x{self.c}"
+
+    def build(self, part: str, copies: int = 1) -> bytes:
+        net = Net(seed=int(self.key[1:9], 16))
+        conv = PRODUCERS["CONV_2D"]
+        try:
+            for _ in range(copies):
+                x = net.input([1, self.h, self.w, self.c])
+                if part == "b":
+                    x = CONSUMERS[self.consumer](net, x)
+                else:
+                    x = conv(net, x)
+                    if "b" in part:
+                        x = CONSUMERS[self.consumer](net, x)
+                    x = conv(net, x)
+                net.output(x)
+            return net.build(description=f"leti-view middle probe {part}: {self.label()}")
+        except (KeyError, ValueError) as exc:
+            raise GenerationError(f"{self.label()}: cannot be generated ({exc})") from None
+
+
+def middle_probes() -> list[Middle]:
+    """Every consumer at every channel count of :data:`MIDDLE_CHANNELS`."""
+    return [Middle(b, MIDDLE_HW, MIDDLE_HW, c) for b in CONSUMERS for c in MIDDLE_CHANNELS]
 
 
 def sample_pairs(count: int, seed: int) -> list[Pair]:

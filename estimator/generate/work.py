@@ -21,7 +21,7 @@ from ..graph import ModelGraph, Node, read_model
 from . import netgen, singles
 from .check import check_runs, check_single
 from .config import GenerationError, OpConfig
-from .pairs import Pair
+from .pairs import Middle, Pair
 
 
 @dataclass
@@ -51,12 +51,13 @@ def op_item(cfg: OpConfig) -> WorkItem:
                     lambda: _op_model(cfg), lambda _part, n: _copies(cfg, n))  # fmt: skip
 
 
-def fusion_item(pair: Pair) -> WorkItem:
+def fusion_item(pair: Pair | Middle) -> WorkItem:
+    """A fusion or middle probe: both time parts "a", "b" and "ab" (``context.fusion_probe``)."""
     return WorkItem(pair.key, "fusion", pair.op, pair.label(), dict(pair.__dict__), "fusion",
                     lambda: _pair(pair), pair.build)  # fmt: skip
 
 
-def _pair(pair: Pair) -> Built:
+def _pair(pair: Pair | Middle) -> Built:
     data = pair.build("ab")
     check_runs(data, read_model(data, pair.label()), pair.label())
     return Built(data)

@@ -199,6 +199,7 @@ class ModelColumns:
     cout: np.ndarray  # output channels (last dimension of the first output)
     producer: np.ndarray  # the node whose output is the first activation input, -1: none
     single_reader: np.ndarray  # bool: that input has no other reader
+    output_read: np.ndarray  # bool: another node reads its first output
     table: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -229,6 +230,7 @@ class ModelColumns:
             cout=f,
             producer=i,
             single_reader=np.zeros(0, bool),
+            output_read=np.zeros(0, bool),
         )
 
     @classmethod
@@ -670,6 +672,7 @@ def _structure(
         n_inputs=acts.count.astype(float),
         producer=np.where(a0 >= 0, producer_of[np.maximum(a0, 0)], -1),
         single_reader=(a0 >= 0) & (readers[np.maximum(a0, 0)] == 1),
+        output_read=(operands.out0 >= 0) & (readers[np.maximum(operands.out0, 0)] > 0),
     )
     return const, operands, columns
 
@@ -715,7 +718,16 @@ def reshaped(d: Decoded, shapes: list[list[int]], nbytes: list[int]) -> ModelCol
     c = d.columns
     keep = {
         k: getattr(c, k)
-        for k in ("kind", "op", "role", "subgraph", "n_inputs", "producer", "single_reader")
+        for k in (
+            "kind",
+            "op",
+            "role",
+            "subgraph",
+            "n_inputs",
+            "producer",
+            "single_reader",
+            "output_read",
+        )
     }
     return _measured(t, d.ops, d.const, d.inputs, d.outputs, d.operands, c.attrs, **keep)
 

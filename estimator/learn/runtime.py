@@ -1,6 +1,7 @@
 """Learn what the runtime does beyond running ops, from the device's own measurements: which
-op kinds a GPU delegate refuses (its reports, stored with every GPU measurement) and which
-consumers the runtime fuses into their producer (the fusion probes)."""
+op kinds a GPU delegate refuses (its reports, stored with every GPU measurement), which
+consumers the runtime fuses into their producer (the fusion probes), and which element-wise
+ops cost more between two ops than alone (the middle probes)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from ..predict.runtime import Runtime
 # in the median over at least MIN_PROBES probes; otherwise nodes keep their whole cost.
 FUSED_BELOW = 0.5
 MIN_PROBES = 2
+# An op taken as costing more inside a chain: at least this multiple of its cost alone, in the
+# median of its middle probes of one tile class (below it: what it costs alone; less, where a
+# producer folds it in, is the fusion probes' to say).
+MORE_FROM = 1.5
 
 
 def fit(rows: list[dict[str, Any]], networks: list[dict[str, Any]], gpu: bool) -> Runtime:
     return Runtime(gpu=gpu, support=support(rows, networks) if gpu else {},
-                   fusion=fusion(rows))  # fmt: skip
+                   fusion=fusion(rows), middle=middle(rows))  # fmt: skip
 
 
 def support(rows: list[dict[str, Any]], networks: list[dict[str, Any]]) -> dict[str, dict]:
@@ -29,7 +34,7 @@ def support(rows: list[dict[str, Any]], networks: list[dict[str, Any]]) -> dict[
     for r in rows:
         stats = r.get("stats") or {}
         report = stats.get("delegation")
-        if report is None or r["op_type"].startswith(("FUSION:", "REFERENCE:")):
+        if report is None or r["op_type"].startswith(("FUSION:", "MIDDLE:", "REFERENCE:")):
             continue
         kind = r["op_type"]
         base = kind.split(":")[0]
@@ -66,3 +71,25 @@ def fusion(rows: list[dict[str, Any]]) -> dict[str, float]:
         if len(values) >= MIN_PROBES and m < FUSED_BELOW:
             out[pair] = max(m, 0.0)
     return out
+
+
+def middle(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """``"OP@TILE"`` -> the median multiple of its cost alone an op pays between two ops, for
+    the op kinds and channel tile classes (``features.tile_class``) whose middle probes say it
+    pays at least :data:`MORE_FROM` times it."""
+    from ..features import tile_class
+
+    shares: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if not r["op_type"].startswith("MIDDLE:"):
+            continue
+        probe = (r.get("stats") or {}).get("fusion")
+        channels = (r.get("config") or {}).get("c")
+        if probe is not None and channels:
+            key = f"{r['op_type'][len('MIDDLE:') :]}@{tile_class(int(channels))}"
+            shares[key].append(float(probe["consumer_share"]))
+    return {
+        key: m
+        for key, values in shares.items()
+        if len(values) >= MIN_PROBES and (m := median(values)) >= MORE_FROM
+    }

@@ -76,7 +76,7 @@ class _Done:
     batch: NodeBatch
     raw: Raw
     values: np.ndarray  # each node's ms in the total
-    fused: np.ndarray  # share of its single-op cost a node keeps after fusion
+    fused: np.ndarray  # multiple of its single-op cost a node pays (fusion, middle of a chain)
     cpu: np.ndarray
     totals: np.ndarray
     lo: np.ndarray
@@ -198,7 +198,7 @@ class LatencyEstimator:
 
     def _facts(self, batch: NodeBatch, raw: Raw) -> tuple[NodeFacts, np.ndarray]:
         costed = raw.source != "free"
-        fused = self.runtime.fused_share(batch)
+        fused = self.runtime.kept_share(batch)
         cpu = self.runtime.on_cpu(batch)
         return NodeFacts.of(batch, raw.ms * fused, costed, cpu), fused
 

@@ -1,7 +1,8 @@
 """What the runtime does to a graph beyond running each op: the ops it fuses into their
-producer, and on a GPU the ops its delegate refuses (they run on the CPU, splitting the graph
-into partitions). Both are learned from the device's own measurements — fusion probes and
-the delegate's reports — with a prior list only for op kinds no GPU measurement has settled.
+producer, the element-wise ops that cost more inside a chain than alone, and on a GPU the ops
+its delegate refuses (they run on the CPU, splitting the graph into partitions). All are
+learned from the device's own measurements — fusion and middle probes and the delegate's
+reports — with a prior list only for op kinds no GPU measurement has settled.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..features import op_kind
+from ..features import op_kind, tile_class
 from ..graph import Node
 from ..ops import FREE_ROLES, GPU_PRIOR_SUPPORTED
 
@@ -26,6 +27,9 @@ class Runtime:
     support: dict[str, dict[str, Any]] = field(default_factory=dict)
     # "PRODUCER>CONSUMER" -> the consumer's share of its own cost left inside the pair
     fusion: dict[str, float] = field(default_factory=dict)
+    # "OP@TILE" -> what an element-wise op costs between two ops, as a multiple of its cost
+    # alone, where that is more (generate.pairs.Middle; TILE: features.tile_class)
+    middle: dict[str, float] = field(default_factory=dict)
 
     def supported(self, kind: str, op: str) -> tuple[bool, str]:
         """(op kind ``kind`` of op type ``op`` runs on the GPU, why we think so)."""
@@ -73,6 +77,31 @@ class Runtime:
         out[cand] = np.where(np.isnan(shares), 1.0, shares)
         return out
 
+    def middle_share(self, batch: NodeBatch) -> np.ndarray:
+        """Per node, the multiple of its single-op cost it pays inside the graph: an op of one
+        activation input (and no scalar operand: a constant of one value runs another kernel,
+        which pays nothing there) that the middle probes measured at its channel count's tile
+        class, reading a tensor another node made and writing one another node reads; else 1."""
+        cols = batch.cols
+        out = np.ones(len(cols.kind))
+        inside = (cols.producer >= 0) & cols.output_read & (cols.n_inputs <= 1)
+        if cols.table is not None:
+            inside &= cols.table["scalar"] == 0
+        cand = np.flatnonzero(inside)
+        if not self.middle or not len(cand):
+            return out
+        names, codes = batch.kinds.names, batch.kinds.codes
+        tiles = [tile_class(int(c)) for c in cols.cout[cand]]
+        keys = [f"{names[codes[i]]}@{t}" for i, t in zip(cand, tiles, strict=True)]
+        out[cand] = [self.middle.get(k, 1.0) for k in keys]
+        return out
+
+    def kept_share(self, batch: NodeBatch) -> np.ndarray:
+        """Per node, the multiple of its single-op cost it pays in the model: its fused share
+        where the runtime folds it into its producer, else its middle share."""
+        fused = self.fused_share(batch)
+        return np.where(fused < 1.0, fused, self.middle_share(batch))
+
     def partitions(self, batch: NodeBatch, cpu: np.ndarray) -> np.ndarray:
         """Per model, how many contiguous GPU/CPU runs its main subgraph's operators form."""
         costed = ~batch.role_in(FREE_ROLES)
@@ -92,5 +121,10 @@ class Runtime:
             if not note and share < 1.0:
                 note = (f"fused into the op before it by the runtime (measured: it keeps "
                         f"{share * 100:.0f}% of its own cost there)")  # fmt: skip
+            elif not note and share > 1.0:
+                note = (
+                    f"between two ops the runtime runs it at {share:.1f}x its cost alone "
+                    "(measured by the middle probes)"
+                )
             out.append(note)
         return out

@@ -21,7 +21,7 @@ from ..devices import Device, DeviceProfile, Interleaving, KernelProfiler
 from ..devices.adb import DeviceLost
 from ..errors import LetiError
 from ..generate import netgen, real
-from ..generate.pairs import sample_pairs
+from ..generate.pairs import middle_probes, sample_pairs
 from ..generate.suites import KERNEL_SUITES, dedupe, from_model, grid_configs, suite_configs
 from ..generate.work import (
     WorkItem,
@@ -40,6 +40,8 @@ from .measure import ROUNDS, measure_interleaved, record_model_measurement
 
 # Producer -> consumer pairs each suite probes for fusion (every combination at least once).
 FUSION_PROBES = {"default": 54, "full": 108}
+# Suites that also probe element-wise ops in the middle of a chain (generate.pairs.Middle).
+MIDDLE_SUITES = ("default", "full")
 # Builds of at least this many items time the drift reference set now and then.
 CHECKPOINTS_FROM = 20
 # A build whose first items all fail for the same reason is broken, not unlucky.
@@ -104,6 +106,8 @@ def make_plan(
         generated = [network_item(s) for s in netgen.suite_specs(suite)]
         nets = interleave(generated, real.suite_items(suite))
         probes = [fusion_item(p) for p in sample_pairs(FUSION_PROBES.get(suite, 0), 31)]
+        if suite in MIDDLE_SUITES:
+            probes += [fusion_item(m) for m in middle_probes()]
         sources.append(f"suite:{suite}")
     for grid in grids or []:
         configs += grid_configs(grid)

@@ -175,6 +175,9 @@ def train(
     if runtime.fusion:
         pairs = (f"{k} (keeps {v * 100:.0f}%)" for k, v in sorted(runtime.fusion.items()))
         say("fused by the runtime: " + ", ".join(pairs))
+    if runtime.middle:
+        dearer = (f"{k} (x{v:.1f})" for k, v in sorted(runtime.middle.items()))
+        say("dearer between two ops than alone: " + ", ".join(dearer))
     est = LatencyEstimator(device_id, op_models, thr, runtime=runtime)
     drift_by_name = {n["name"]: n.get("drift", 1.0) for n in nets}
     networks = [
@@ -204,7 +207,11 @@ def train(
         "op_types": reports,
         "throughput": thr.to_dict(),
         "composition": rep,
-        "runtime": {"fusion": runtime.fusion, "support": runtime.support},
+        "runtime": {
+            "fusion": runtime.fusion,
+            "middle": runtime.middle,
+            "support": runtime.support,
+        },  # fmt: skip
         "samples": len(rows),
         "samples_by_op": {op: len(r) for op, r in by_op.items()},
         "networks": c.networks,
