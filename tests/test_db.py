@@ -545,3 +545,5 @@ def test_middle_probes_time_each_consumer_between_two_convolutions_by_tile_class
             row("PRELU", 32, 1.0), row("MUL", 8, 2.5), row("LOGISTIC", 8, 0.9),
             row("LOGISTIC", 24, 0.95), row("TANH", 4, 3.0)]  # fmt: skip
     assert middle(rows) == {"PRELU@1": pytest.approx(1.9)}  # MUL@8, TANH@1: one probe each
+    # one probe of a class below 1.4x (a slow spell in the other) makes no rule
+    assert middle([row("LOGISTIC", 16, 2.3), row("LOGISTIC", 32, 1.0)]) == {}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..devices import Device, device_kind
+from ..devices import Device, Interleaving, device_kind
+from ..errors import LetiError
 from ..generate.work import WorkItem
 from ..timing import Timing
 
@@ -56,12 +57,25 @@ def op_in_context(device: Device, item: WorkItem) -> Timing:
 
 
 def fusion_probe(device: Device, item: WorkItem) -> Timing:
-    """What consumer B adds after producer A; ``fused`` is that extra over B's own cost."""
+    """What consumer B adds after producer A (or between two ops: a middle probe), as a share
+    of B's own cost. On a device that keeps models open the three parts are timed in
+    interleaved rounds, each keeping its fastest round's p10, as a build times its items: B
+    is often a few microseconds against tens for A, and one burst each let a slow spell of the
+    2-core host read as B costing 2x (a LOGISTIC probe, 2026-12-07)."""
     assert item.variant is not None
+    parts = ("a", "b", "ab")
     if in_context(device):
-        a, b, ab = (slope(device, item, part)[0] for part in ("a", "b", "ab"))
+        a, b, ab = (slope(device, item, part)[0] for part in parts)
+    elif isinstance(device, Interleaving):
+        from .measure import measure_interleaved
+
+        timed = measure_interleaved(device, [item.variant(part, 1) for part in parts])
+        for t in timed:
+            if isinstance(t, LetiError):
+                raise t
+        a, b, ab = (t.p10_ms or t.median_ms for t in timed)  # type: ignore[union-attr]
     else:
-        a, b, ab = (device.measure(item.variant(part, 1)).median_ms for part in ("a", "b", "ab"))
+        a, b, ab = (device.measure(item.variant(part, 1)).median_ms for part in parts)
     extra = ab - a
     ratio = extra / b if b > 0 else 1.0
     return Timing(
