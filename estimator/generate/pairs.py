@@ -62,18 +62,25 @@ class Pair:
 
     def build(self, part: str, copies: int = 1) -> bytes:
         """``part`` "a" (the producer alone), "b" (the consumer alone) or "ab" (both)."""
-        net = Net(seed=int(self.key[1:9], 16))
-        try:
-            for _ in range(copies):
-                x = net.input([1, self.h, self.w, self.c])
-                if "a" in part:
-                    x = PRODUCERS[self.producer](net, x)
-                if "b" in part:
-                    x = CONSUMERS[self.consumer](net, x)
-                net.output(x)
-            return net.build(description=f"leti-view fusion probe {part}: {self.label()}")
-        except (KeyError, ValueError) as exc:
-            raise GenerationError(f"{self.label()}: cannot be generated ({exc})") from None
+
+        def chain(net: Net, x: int) -> int:
+            if "a" in part:
+                x = PRODUCERS[self.producer](net, x)
+            return CONSUMERS[self.consumer](net, x) if "b" in part else x
+
+        return _probe(self, f"fusion probe {part}", copies, chain)
+
+
+def _probe(probe: Pair | Middle, what: str, copies: int, chain: Callable[[Net, int], int]) -> bytes:
+    """``copies`` independent copies of what ``chain`` makes of a probe's input, in one model
+    seeded by the probe's key."""
+    net = Net(seed=int(probe.key[1:9], 16))
+    try:
+        for _ in range(copies):
+            net.output(chain(net, net.input([1, probe.h, probe.w, probe.c])))
+        return net.build(description=f"leti-view {what}: {probe.label()}")
+    except (KeyError, ValueError) as exc:
+        raise GenerationError(f"{probe.label()}: cannot be generated ({exc})") from None
 
 
 # Channel counts of the middle probes: two of each tile class (a multiple of 16, of 8 only,
@@ -106,22 +113,15 @@ class Middle:
         return f"{self.consumer} between two 1x1 convolutions at {self.h}x{self.w}x{self.c}"
 
     def build(self, part: str, copies: int = 1) -> bytes:
-        net = Net(seed=int(self.key[1:9], 16))
-        conv = PRODUCERS["CONV_2D"]
-        try:
-            for _ in range(copies):
-                x = net.input([1, self.h, self.w, self.c])
-                if part == "b":
-                    x = CONSUMERS[self.consumer](net, x)
-                else:
-                    x = conv(net, x)
-                    if "b" in part:
-                        x = CONSUMERS[self.consumer](net, x)
-                    x = conv(net, x)
-                net.output(x)
-            return net.build(description=f"leti-view middle probe {part}: {self.label()}")
-        except (KeyError, ValueError) as exc:
-            raise GenerationError(f"{self.label()}: cannot be generated ({exc})") from None
+        conv, consumer = PRODUCERS["CONV_2D"], CONSUMERS[self.consumer]
+
+        def chain(net: Net, x: int) -> int:
+            if part == "b":
+                return consumer(net, x)
+            x = conv(net, x)
+            return conv(net, consumer(net, x) if "b" in part else x)
+
+        return _probe(self, f"middle probe {part}", copies, chain)
 
 
 def middle_probes() -> list[Middle]:
