@@ -16,6 +16,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .config import GenerationError
 from .layers import Net
@@ -41,8 +42,13 @@ CONSUMERS: dict[str, Callable[[Net, int], int]] = {
 
 
 @dataclass(frozen=True)
-class Pair:
-    producer: str
+class _Probe:
+    """A consumer on an h x w x c map; its key is its fields (and its kind's tag) hashed,
+    behind its kind's prefix."""
+
+    PREFIX: ClassVar[str] = "f"
+    TAG: ClassVar[dict[str, object]] = {}
+
     consumer: str
     h: int
     w: int
@@ -50,8 +56,13 @@ class Pair:
 
     @property
     def key(self) -> str:
-        text = json.dumps(self.__dict__, sort_keys=True)
-        return "f" + hashlib.sha1(text.encode()).hexdigest()[:15]
+        text = json.dumps({**self.TAG, **self.__dict__}, sort_keys=True)
+        return self.PREFIX + hashlib.sha1(text.encode()).hexdigest()[:15]
+
+
+@dataclass(frozen=True)
+class Pair(_Probe):
+    producer: str
 
     @property
     def op(self) -> str:
@@ -71,7 +82,7 @@ class Pair:
         return _probe(self, f"fusion probe {part}", copies, chain)
 
 
-def _probe(probe: Pair | Middle, what: str, copies: int, chain: Callable[[Net, int], int]) -> bytes:
+def _probe(probe: _Probe, what: str, copies: int, chain: Callable[[Net, int], int]) -> bytes:
     """``copies`` independent copies of what ``chain`` makes of a probe's input, in one model
     seeded by the probe's key."""
     net = Net(seed=int(probe.key[1:9], 16))
@@ -90,20 +101,13 @@ MIDDLE_HW = 64
 
 
 @dataclass(frozen=True)
-class Middle:
+class Middle(_Probe):
     """Consumer B in the middle of a chain: part "a" is the chain without it (1x1 conv ->
     1x1 conv), "b" B alone, "ab" the chain with it, so that (ab - a) / b is the share of its
     own cost B pays there (measured as a fusion probe is: ``services.context.fusion_probe``)."""
 
-    consumer: str
-    h: int
-    w: int
-    c: int
-
-    @property
-    def key(self) -> str:
-        text = json.dumps({"middle": True, **self.__dict__}, sort_keys=True)
-        return "m" + hashlib.sha1(text.encode()).hexdigest()[:15]
+    PREFIX = "m"
+    TAG = {"middle": True}
 
     @property
     def op(self) -> str:
@@ -137,5 +141,5 @@ def sample_pairs(count: int, seed: int) -> list[Pair]:
     for i in range(count):
         a, b = combos[i % len(combos)]
         hw = rng.choice([14, 28, 56, 112])
-        out.append(Pair(a, b, hw, hw, rng.choice([16, 32, 64, 128])))
+        out.append(Pair(consumer=b, h=hw, w=hw, c=rng.choice([16, 32, 64, 128]), producer=a))
     return out
