@@ -148,10 +148,20 @@ FEATURE_NAMES = (
 TILES = (8, 16)
 
 
+# Which SIMD tiles (:data:`TILES`) a channel count fills exactly: of 16, of 8 only, neither.
+# XNNPACK runs some element-wise ops differently by it (``Runtime.middle``).
+TILE_CLASSES = ("16", "8", "1")
+
+
+def tile_index(channels: np.ndarray) -> np.ndarray:
+    """Each channel count's index in :data:`TILE_CLASSES`."""
+    c = np.asarray(channels).astype(np.int64)
+    return np.select([c % 16 == 0, c % 8 == 0], [0, 1], 2)
+
+
 def tile_class(channels: int) -> str:
-    """Which SIMD tiles (:data:`TILES`) a channel count fills exactly: "16", "8" (of 8 only)
-    or "1" (neither). XNNPACK runs some element-wise ops differently by it (``Runtime.middle``)."""
-    return "16" if channels % 16 == 0 else "8" if channels % 8 == 0 else "1"
+    """A channel count's tile class (:data:`TILE_CLASSES`)."""
+    return TILE_CLASSES[int(tile_index(np.array([channels]))[0])]
 
 
 # The per-node quantities the feature matrix is computed from, one array each; made from

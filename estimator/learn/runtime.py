@@ -6,9 +6,11 @@ ops cost more between two ops than alone (the middle probes)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from statistics import median
 from typing import Any
 
+from ..features import tile_class
 from ..predict.runtime import Runtime
 
 # A pair is taken as fused when its consumer keeps less than this share of its own cost,
@@ -58,17 +60,26 @@ def support(rows: list[dict[str, Any]], networks: list[dict[str, Any]]) -> dict[
     }  # fmt: skip
 
 
-def fusion(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """``"PRODUCER>CONSUMER"`` -> the consumer's median kept share, for pairs that fuse."""
+def _probe_shares(
+    rows: list[dict[str, Any]], prefix: str, key: Callable[[str, dict[str, Any]], str | None]
+) -> dict[str, list[float]]:
+    """The consumer shares the probes of one kind (op types ``prefix``...) measured, grouped by
+    ``key`` (of the op type's rest and the row; None leaves the row out)."""
     shares: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if not r["op_type"].startswith("FUSION:"):
+        if not r["op_type"].startswith(prefix):
             continue
         probe = (r.get("stats") or {}).get("fusion")
-        if probe is not None:
-            shares[r["op_type"][len("FUSION:") :]].append(float(probe["consumer_share"]))
+        k = key(r["op_type"][len(prefix) :], r) if probe is not None else None
+        if k is not None:
+            shares[k].append(float(probe["consumer_share"]))
+    return shares
+
+
+def fusion(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """``"PRODUCER>CONSUMER"`` -> the consumer's median kept share, for pairs that fuse."""
     out = {}
-    for pair, values in shares.items():
+    for pair, values in _probe_shares(rows, "FUSION:", lambda pair, _r: pair).items():
         m = median(values)
         if len(values) >= MIN_PROBES and m < FUSED_BELOW:
             out[pair] = max(m, 0.0)
@@ -79,19 +90,13 @@ def middle(rows: list[dict[str, Any]]) -> dict[str, float]:
     """``"OP@TILE"`` -> the median multiple of its cost alone an op pays between two ops, for
     the op kinds and channel tile classes (``features.tile_class``) whose middle probes all
     say it pays at least :data:`MORE_FROM` times it."""
-    from ..features import tile_class
 
-    shares: dict[str, list[float]] = defaultdict(list)
-    for r in rows:
-        if not r["op_type"].startswith("MIDDLE:"):
-            continue
-        probe = (r.get("stats") or {}).get("fusion")
+    def op_at_tile(op: str, r: dict[str, Any]) -> str | None:
         channels = (r.get("config") or {}).get("c")
-        if probe is not None and channels:
-            key = f"{r['op_type'][len('MIDDLE:') :]}@{tile_class(int(channels))}"
-            shares[key].append(float(probe["consumer_share"]))
+        return f"{op}@{tile_class(int(channels))}" if channels else None
+
     return {
         key: median(values)
-        for key, values in shares.items()
+        for key, values in _probe_shares(rows, "MIDDLE:", op_at_tile).items()
         if len(values) >= MIN_PROBES and min(values) >= MORE_FROM
     }

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..features import op_kind, tile_class
+from ..features import TILE_CLASSES, op_kind, tile_index
 from ..graph import Node
 from ..ops import FREE_ROLES, GPU_PRIOR_SUPPORTED
 
@@ -83,18 +83,21 @@ class Runtime:
         which pays nothing there) that the middle probes measured at its channel count's tile
         class, reading a tensor another node made and writing one another node reads; else 1."""
         cols = batch.cols
-        out = np.ones(len(cols.kind))
-        inside = (cols.producer >= 0) & cols.output_read & (cols.n_inputs <= 1)
-        if cols.table is not None:
-            inside &= cols.table["scalar"] == 0
-        cand = np.flatnonzero(inside)
-        if not self.middle or not len(cand):
-            return out
+        if not self.middle:
+            return np.ones(len(cols.kind))
+        # a table of op kind x tile class, looked up for the whole batch at once (a search
+        # loop predicts many models per call; a key string per node would cost per node)
         names, codes = batch.kinds.names, batch.kinds.codes
-        tiles = [tile_class(int(c)) for c in cols.cout[cand]]
-        keys = [f"{names[codes[i]]}@{t}" for i, t in zip(cand, tiles, strict=True)]
-        out[cand] = [self.middle.get(k, 1.0) for k in keys]
-        return out
+        index = {k: i for i, k in enumerate(names)}
+        tiles = {t: j for j, t in enumerate(TILE_CLASSES)}
+        table = np.ones((len(names), len(TILE_CLASSES)))
+        for key, share in self.middle.items():
+            op, _, tile = key.partition("@")
+            if op in index and tile in tiles:
+                table[index[op], tiles[tile]] = share
+        inside = (cols.producer >= 0) & cols.output_read & (cols.n_inputs <= 1)
+        inside &= cols.table["scalar"] == 0
+        return np.where(inside, table[codes, tile_index(cols.cout)], 1.0)
 
     def kept_share(self, batch: NodeBatch) -> np.ndarray:
         """Per node, the multiple of its single-op cost it pays in the model: its fused share
