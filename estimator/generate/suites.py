@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -171,15 +171,24 @@ DEFAULT_COUNTS = {
 }
 
 
-def sampled(counts: dict[str, int], seed: int, scale: float = 1.0) -> list[OpConfig]:
+def sampled(
+    counts: dict[str, int],
+    seed: int,
+    scale: float = 1.0,
+    then: Callable[[OpConfig, random.Random], OpConfig | None] | None = None,
+) -> list[OpConfig]:
+    """``counts`` distinct affordable random configurations of each op kind (times ``scale``),
+    each passed through ``then`` when given (None: drawn again), from one seeded stream."""
     rng = random.Random(seed)
     out: list[OpConfig] = []
     for op, n in counts.items():
         want, seen, tries = int(round(n * scale)), set(), 0
         while len(seen) < want and tries < want * 50:
             tries += 1
-            cfg = singles.sample(op, rng)
-            if affordable(cfg) and cfg.key not in seen:
+            cfg: OpConfig | None = singles.sample(op, rng)
+            if then is not None:
+                cfg = then(cfg, rng)
+            if cfg is not None and affordable(cfg) and cfg.key not in seen:
                 seen.add(cfg.key)
                 out.append(cfg)
     return out
@@ -230,18 +239,8 @@ def thin(cfg: OpConfig, rng: random.Random) -> OpConfig | None:
 
 
 def thin_sampled(counts: dict[str, int], seed: int) -> list[OpConfig]:
-    rng = random.Random(seed)
-    out: list[OpConfig] = []
-    for op, n in counts.items():
-        seen: set[str] = set()
-        tries = 0
-        while len(seen) < n and tries < n * 50:
-            tries += 1
-            cfg = thin(singles.sample(op, rng), rng)
-            if cfg is not None and affordable(cfg) and cfg.key not in seen:
-                seen.add(cfg.key)
-                out.append(cfg)
-    return out
+    """The thin part of a suite: ``counts`` draws of each op kind moved onto thin maps."""
+    return sampled(counts, seed, then=thin)
 
 
 def micro() -> list[OpConfig]:
