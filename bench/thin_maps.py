@@ -34,10 +34,7 @@ def rows_by_kind(device_id: str) -> dict[str, tuple[list[dict], list[dict]]]:
     from leti.estimator.db import open_db
     from leti.estimator.services import train as T
 
-    db = open_db()
-    raw = db.usable_measurements(device_id)
-    fast = T.learns_fast_decile(raw, db.model_measurements(device_id, kind="generated"))
-    rows = T.normalised(db.measurements(device_id, reference=True), T.learned(raw, fast))
+    _, _, rows, _ = T.learnable(open_db(), device_id)
     out: dict[str, tuple[list[dict], list[dict]]] = defaultdict(lambda: ([], []))
     for r in rows:
         out[r["op_type"]][r.get("source") == "thin"].append(r)

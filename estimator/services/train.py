@@ -130,19 +130,32 @@ def check_enough(device_id: str, rows: list[dict[str, Any]], networks: int) -> N
     )
 
 
+def learnable(
+    db: Database, device_id: str
+) -> tuple[bool, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """What training reads of a device: whether it learns the fast decile
+    (:func:`learns_fast_decile`), its drift reference rows, and its single-op rows and
+    generated networks, each in that statistic and divided by its drift factor."""
+    raw_rows = db.usable_measurements(device_id)
+    raw_nets = db.model_measurements(device_id, kind="generated")
+    fast = learns_fast_decile(raw_rows, raw_nets)
+    refs = db.measurements(device_id, reference=True)
+    return (
+        fast,
+        refs,
+        normalised(refs, learned(raw_rows, fast)),
+        normalised(refs, learned(raw_nets, fast)),
+    )
+
+
 def train(
     db: Database, device_id: str, log: Callable[[str], None] | None = None
 ) -> tuple[LatencyEstimator, dict[str, Any]]:
     """Fit every op kind measured on ``device_id``, the runtime's fusion and delegation, and
     the network-level composition; returns the estimator and a report."""
     say = log or (lambda _msg: None)
-    raw_rows = db.usable_measurements(device_id)
-    raw_nets = db.model_measurements(device_id, kind="generated")
-    fast = learns_fast_decile(raw_rows, raw_nets)
+    fast, refs, rows, nets = learnable(db, device_id)
     all_rows = learned(db.measurements(device_id), fast)
-    refs = db.measurements(device_id, reference=True)
-    rows = normalised(refs, learned(raw_rows, fast))
-    nets = normalised(refs, learned(raw_nets, fast))
     check_enough(device_id, rows, len(nets))
     start = time.time()
     by_op: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -211,7 +224,7 @@ def train(
             "fusion": runtime.fusion,
             "middle": runtime.middle,
             "support": runtime.support,
-        },  # fmt: skip
+        },
         "samples": len(rows),
         "samples_by_op": {op: len(r) for op, r in by_op.items()},
         "networks": c.networks,
