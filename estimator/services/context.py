@@ -69,11 +69,12 @@ def fusion_probe(device: Device, item: WorkItem) -> Timing:
     elif isinstance(device, Interleaving):
         from .measure import measure_interleaved
 
-        timed = measure_interleaved(device, [item.variant(part, 1) for part in parts])
-        for t in timed:
+        timed = []
+        for t in measure_interleaved(device, [item.variant(part, 1) for part in parts]):
             if isinstance(t, LetiError):
                 raise t
-        a, b, ab = (t.p10_ms or t.median_ms for t in timed)  # type: ignore[union-attr]
+            timed.append(t.p10_ms or t.median_ms)
+        a, b, ab = timed
     else:
         a, b, ab = (device.measure(item.variant(part, 1)).median_ms for part in parts)
     extra = ab - a
