@@ -78,6 +78,12 @@ def main() -> None:
         pairs.append([f"{x} / {y}", float(np.median(gap)), float(gap.max()),
                       float(np.mean(gap <= 5) * 100)])  # fmt: skip
     out["pairs"] = pairs
+    names = [Path(m["model"]).name for m in models]
+    errors = {label: (p / measured - 1) * 100 for label, p in predicted.items()}
+    out["error_pct"] = {label: dict(zip(names, map(float, e), strict=True))
+                        for label, e in errors.items()}  # fmt: skip
+    per_model = [[n, measured[i], *(errors[label][i] for label in predicted)]
+                 for i, n in enumerate(names)]  # fmt: skip
     rep = truth_run.get("truth", {}).get("repeatability") or {}
     md = f"""
 ### Builds scored against one truth (`{Path(a.truth).name}`, {len(models)} frozen models)
@@ -109,6 +115,10 @@ home's ("state"; none where the two homes' reference sets were timed differently
 How far two homes' estimates of the same model lie apart (|log ratio|, %):
 
 {md_table(["homes", "median gap %", "worst gap %", "models within 5 %"], pairs)}
+
+Each model's error (estimate against the truth, %):
+
+{md_table(["model", "truth ms", *predicted], per_model)}
 """
     save(a.name, out, md)
 

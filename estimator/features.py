@@ -140,6 +140,7 @@ FEATURE_NAMES = (
     "log_in2_elems",
     "scalar_operand",
     "log_group_width",
+    "log_out_pixels",
 )
 
 # SIMD kernels compute output channels in tiles (8 or 16 floats on AVX2, slices of 4 on a
@@ -278,6 +279,8 @@ def from_table(t: dict[str, np.ndarray]) -> np.ndarray:
         # input channels each output sums over (a convolution's cin / groups: 1 for a
         # depthwise one written as a grouped CONV_2D, which takes another kernel path)
         lg(macs / np.maximum(ho * wo * cout * t["kernel"] * t["kernel_w"], 1)),
+        # output pixels (a batch folded in): what a kernel pays per pixel it writes
+        lg(ho * wo),
     ]  # fmt: skip
     return np.stack(cols, axis=1)
 

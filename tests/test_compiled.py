@@ -90,3 +90,31 @@ def _regressors():
 @parametrize_with_checks(_regressors())
 def test_residual_over_roofline_is_a_scikit_learn_estimator(estimator, check):
     check(estimator)
+
+
+def test_the_roofline_charges_each_output_pixel_whatever_its_channels():
+    """A kernel that loops over pixels (this host's PAD: ~10 ns a pixel on one channel, far
+    more than its elements cost) is a cost the FLOPs-and-bytes roofline cannot draw; the
+    candidates' roofline has a per-pixel column for it."""
+    from leti.estimator.features import FEATURE_NAMES
+    from leti.estimator.generate import singles
+    from leti.estimator.generate.config import OpConfig
+    from leti.estimator.learn.regressors import PIXELS_COLUMN, ResidualOverRoofline
+
+    assert FEATURE_NAMES[PIXELS_COLUMN] == "log_out_pixels"
+    shapes = [(h, c) for h in (16, 32, 64, 96) for c in (1, 3, 8, 32, 128)]
+    recs = [
+        op_record(read_model(singles.build(OpConfig("PAD", dict(h=h, w=h, cin=c, pad=1)))).nodes[0])
+        for h, c in shapes
+    ]
+    X = matrix(recs)
+    pixels = np.array([(h + 2) ** 2 for h, _ in shapes], float)
+    elements = pixels * np.array([c for _, c in shapes])
+    ms = 0.002 + 1e-5 * pixels + 2e-7 * elements  # a pixel costs what 50 elements do
+    assert np.allclose(np.expm1(X[:, PIXELS_COLUMN]), pixels)
+    thin = np.array([c == 1 for _, c in shapes])
+    with_pixels = ResidualOverRoofline(None, (PIXELS_COLUMN,)).fit(X[~thin], np.log(ms[~thin]))
+    without = ResidualOverRoofline(None).fit(X[~thin], np.log(ms[~thin]))
+    # on the thin maps it never saw: right with the column, far off without
+    assert np.allclose(np.exp(with_pixels.predict(X[thin])), ms[thin], rtol=0.05)
+    assert np.exp(without.predict(X[thin]))[-1] < 0.2 * ms[thin][-1]  # 96x96x1: 5x too cheap

@@ -458,6 +458,22 @@ def test_composition_form_is_chosen_by_leave_one_family_out():
     assert comp.log_q05 < 0 < comp.log_q95
 
 
+def test_a_cpu_composition_always_prices_weights_beyond_the_cache_once_networks_overflow_it():
+    from leti.estimator.learn import composition
+
+    rng = np.random.default_rng(1)
+    nets = _synthetic_networks(rng, ["a", "b", "c", "d", "e"])
+    # half the networks' weights overflow every cache size tried; their truth pays nothing
+    # for it, so the one-standard-error rule alone would leave the term out
+    for k, net in enumerate(nets):
+        net.facts.weights_mb[:] = 40.0 / len(net.facts.weights_mb) if k % 2 else 0.0
+    cpu = composition.fit(nets, floor_ms=0.001)
+    assert any(c.startswith("spill:") for c in cpu.columns) and "weights beyond" in cpu.form
+    assert dict(zip(cpu.columns, cpu.coef, strict=True))[cpu.columns[-1]] >= 0.0
+    gpu = composition.fit(nets, floor_ms=0.001, gpu=True)
+    assert not any(c.startswith("spill:") for c in gpu.columns)
+
+
 def test_grouped_folds_never_share_a_family():
     from leti.estimator.learn.composition import _groups
 

@@ -22,6 +22,12 @@ from ..features import FEATURE_NAMES
 
 FLOPS_COLUMNS = [FEATURE_NAMES.index(f) for f in ("log_flops", "log_flops_pad8", "log_flops_pad16")]
 BYTES_COLUMN = FEATURE_NAMES.index("log_bytes_total")
+# Output pixels: a per-pixel cost in every op type's roofline (candidates below). Kernels that
+# loop over pixels pay for each one whatever its channels: this host's PAD took ~10 ns a pixel
+# on 1 channel (256x256: 627 µs) and ~0.2 ns an element beyond; a 1x1 average pool of stride 2
+# 40-70 ns an output pixel. Without it the roofline (FLOPs, bytes) could not fit them: PAD's
+# cross-validated MAPE was 47.6 %, with it 8.5 % (module docstring of the candidates' use).
+PIXELS_COLUMN = FEATURE_NAMES.index("log_out_pixels")
 
 
 def _design(X: np.ndarray, extra: tuple[int, ...] = ()) -> np.ndarray:
@@ -101,16 +107,17 @@ def candidates(n_samples: int) -> dict[str, Any]:
     # neighbours' residuals
     et3 = clone(et).set_params(min_samples_leaf=3)
     rf3 = clone(rf).set_params(min_samples_leaf=3)
-    out: dict[str, Any] = {"roofline": ResidualOverRoofline(None)}
+    pixels = (PIXELS_COLUMN,)
+    out: dict[str, Any] = {"roofline": ResidualOverRoofline(None, pixels)}
     if n_samples >= 8:
-        out["extra-trees"] = ResidualOverRoofline(et)
-        out["random-forest"] = ResidualOverRoofline(rf)
+        out["extra-trees"] = ResidualOverRoofline(et, pixels)
+        out["random-forest"] = ResidualOverRoofline(rf, pixels)
     if n_samples >= 30:
-        out["extra-trees(leaf 3)"] = ResidualOverRoofline(et3)
-        out["random-forest(leaf 3)"] = ResidualOverRoofline(rf3)
+        out["extra-trees(leaf 3)"] = ResidualOverRoofline(et3, pixels)
+        out["random-forest(leaf 3)"] = ResidualOverRoofline(rf3, pixels)
     if n_samples >= 8:
-        out["hist-gbm"] = ResidualOverRoofline(hgb)
+        out["hist-gbm"] = ResidualOverRoofline(hgb, pixels)
         out["ensemble(et+hgb)"] = ResidualOverRoofline(
-            VotingRegressor([("et", clone(et)), ("hgb", clone(hgb))])
+            VotingRegressor([("et", clone(et)), ("hgb", clone(hgb))]), pixels
         )
     return out
