@@ -14,11 +14,11 @@ size still chosen by cross-validation): what the issue found big real networks p
 on the training networks is under one standard error, as it did for some builds (among them
 one of 2026-12-07 whose estimate of inception_resnet_v2 at 96 px, 55 MB, went from -2 to
 -13 %). The selection rules scored by nested leave-one-family-out cross-validation (each
-family held out, the form chosen on the others) on three homes of 2026-12-07 (AMD EPYC,
-2 cores; two builds, with and without the per-pixel roofline of ``learn.regressors``): the
-rule before 5.20, 5.28 and 7.43 % MAPE, the best form without the rule 5.31, 5.42 and 6.87 %,
-this rule 4.89, 5.01 and 7.43 % (the real corpus's networks 5.64 -> 4.94, 5.52 -> 5.13 and
-6.97 -> 6.97 %). A GPU, whose weights live in its own memory, keeps every form.
+family held out, the form chosen on the others; ``bench/composition_rules.py``) on three
+builds of 2026-12-07 trained with this code (AMD EPYC, 2 cores): the rule before 5.20, 7.43
+and 9.89 % MAPE, the best form without the rule 5.31, 6.87 and 9.51 %, this rule 4.89, 7.43
+and 9.61 % (the real corpus's networks 5.64 -> 4.94, 6.97 -> 6.97 and 8.95 -> 8.55 %).
+A GPU, whose weights live in its own memory, keeps every form.
 """
 
 from __future__ import annotations
