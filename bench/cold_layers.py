@@ -150,14 +150,12 @@ def main() -> int:
     est = load(device)
     refs = db.measurements(device, reference=True)
     nets = training.normalised(refs, db.model_measurements(device, kind="generated"))
-    factor = {n["name"]: n.get("drift", 1.0) for n in nets}
-    networks = []
-    for g, ms, family in training.measured_networks(db, device):
-        f = est.facts(g)
+    networks = training.composition_networks(db, device, est, nets)
+    for n in networks:
+        f = n.facts
         ratio = np.exp(reg.predict(ratio_features(f.weights_mb * 1e6, f.act_mb * 1e6,
                                                   f.raw, f.cls)))  # fmt: skip
         f.cold = np.where(f.costed, f.raw * np.maximum(ratio - 1.0, 0.0), 0.0)
-        networks.append(learn.Network(f, ms / factor.get(g.path, 1.0), family))
     floor = min(r["median_ms"] for r in db.usable_measurements(device))
     base = learn.fit(networks, floor)
     with_cold = learn.fit(networks, floor, cold=True)

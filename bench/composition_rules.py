@@ -21,6 +21,7 @@ sums), as training does.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -38,27 +39,19 @@ def nested(home: str) -> dict[str, dict[str, float]]:
     from leti.estimator.db import open_db
     from leti.estimator.devices import DeviceSpec, profile_id
     from leti.estimator.learn import composition as C
-    from leti.estimator.predict.composition import design
     from leti.estimator.predict.store import load
-    from leti.estimator.services.train import learnable, measured_networks
+    from leti.estimator.services.train import composition_networks, learnable
 
     os.environ["LETI_HOME"] = home
     device = profile_id(DeviceSpec.parse("host"))
     db = open_db()
     fast, _, rows, nets = learnable(db, device)
-    est = load(device)
-    drift = {n["name"]: n.get("drift", 1.0) for n in nets}
-    networks = [
-        C.Network(est.facts(g), ms / drift.get(g.path, 1.0), family)
-        for g, ms, family in measured_networks(db, device, lambda _m: None, fast)
-    ]
+    networks = composition_networks(db, device, load(device), nets, fast)
     floor = min(r["median_ms"] for r in rows)
     M = np.array([n.measured_ms for n in networks])
     fams = np.array([n.family for n in networks])
     cands = C.candidates(gpu=False)
-    every = sorted({c for _, cols in cands for c in cols})
-    sums = np.array([design(every, n.facts).sum(axis=0) for n in networks])
-    col = {c: i for i, c in enumerate(every)}
+    sums, col = C.column_sums(cands, networks)
     kept = {name for name, _ in C.competing(cands, sums, col, gpu=False)}
     held = {rule: np.zeros(len(M)) for rule in RULES}
     for fam in sorted(set(fams)):
@@ -71,9 +64,7 @@ def nested(home: str) -> dict[str, dict[str, float]]:
             "spill kept": C.one_standard_error([s for s in scored if s.name in kept]),
         }
         for rule, s in picks.items():
-            X = sums[:, [col[c] for c in s.columns]]
-            coef = C._solve(X[train], M[train], s.columns, floor)
-            held[rule][test] = C._predict(X[test], coef)
+            held[rule][test] = C.predict_held_out(s.columns, sums, col, M, train, test, floor)
     real = np.array([f.startswith("zoo:") for f in fams])
     out = {}
     for rule, h in held.items():
@@ -94,12 +85,8 @@ def main() -> None:
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: one home, in its own process
     a = ap.parse_args()
     if a.one:
-        import json
-
         print(json.dumps(nested(a.one)))
         return
-    import json
-
     results, rows = {}, []
     for label, home in (h.split("=", 1) for h in a.home):
         cmd = [sys.executable, __file__, "--home", "x=x", "--one", home]

@@ -120,14 +120,17 @@ def fit(
     M = np.array([n.measured_ms for n in networks])
     families = [n.family for n in networks]
     cands = candidates(gpu, cold)
-    every = sorted({c for _, cols in cands for c in cols})
-    sums = np.array([design(every, n.facts).sum(axis=0) for n in networks])
-    col = {c: i for i, c in enumerate(every)}
+    sums, col = column_sums(cands, networks)
     scored = score_forms(competing(cands, sums, col, gpu), sums, col, M, _groups(families),
                          floor_ms)  # fmt: skip
     chosen = one_standard_error(scored)
-    mape, name, columns, held, errors = (chosen.mape, chosen.name, chosen.columns, chosen.held,
-                                         chosen.errors)  # fmt: skip
+    mape, name, columns, held, errors = (
+        chosen.mape,
+        chosen.name,
+        chosen.columns,
+        chosen.held,
+        chosen.errors,
+    )
     X = sums[:, [col[c] for c in columns]]
     coef = _solve(X, M, columns, floor_ms)
     resid = np.log(M / held)
@@ -171,6 +174,15 @@ class Scored:
     errors: np.ndarray
 
 
+def column_sums(
+    cands: list[tuple[str, list[str]]], networks: Sequence[Network]
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Each network's total of every column any of ``cands`` uses, and each column's index."""
+    every = sorted({c for _, cols in cands for c in cols})
+    sums = np.array([design(every, n.facts).sum(axis=0) for n in networks])
+    return sums, {c: i for i, c in enumerate(every)}
+
+
 def competing(
     cands: list[tuple[str, list[str]]], sums: np.ndarray, col: dict[str, int], gpu: bool
 ) -> list[tuple[str, list[str]]]:
@@ -193,14 +205,27 @@ def score_forms(
     indexed by ``col``; measured ``M``)."""
     out = []
     for name, columns in cands:
-        X = sums[:, [col[c] for c in columns]]
         held = np.zeros(len(M))
         for test in folds:
             train = np.setdiff1d(np.arange(len(M)), test)
-            held[test] = _predict(X[test], _solve(X[train], M[train], columns, floor_ms))
+            held[test] = predict_held_out(columns, sums, col, M, train, test, floor_ms)
         errors = np.abs(held - M) / M
         out.append(Scored(float(errors.mean()), name, columns, held, errors))
     return out
+
+
+def predict_held_out(
+    columns: list[str],
+    sums: np.ndarray,
+    col: dict[str, int],
+    M: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    floor_ms: float,
+) -> np.ndarray:
+    """The form ``columns`` fitted on the networks ``train``, predicting those of ``test``."""
+    X = sums[:, [col[c] for c in columns]]
+    return _predict(X[test], _solve(X[train], M[train], columns, floor_ms))
 
 
 def one_standard_error(scored: list[Scored]) -> Scored:

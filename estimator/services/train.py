@@ -69,6 +69,24 @@ def measured_networks(
     return out
 
 
+def composition_networks(
+    db: Database,
+    device_id: str,
+    est: LatencyEstimator,
+    nets: list[dict[str, Any]],
+    fast: bool = False,
+    say: Callable[[str], None] | None = None,
+) -> list[Network]:
+    """The measured networks as the composition is fitted on them: each priced node by node
+    by ``est``, its timing divided by its drift factor (``nets``: the device's networks with
+    their factors, as :func:`learnable` or :func:`normalised` give them)."""
+    drift_by_name = {n["name"]: n.get("drift", 1.0) for n in nets}
+    return [
+        Network(est.facts(g), ms / drift_by_name.get(g.path, 1.0), family)
+        for g, ms, family in measured_networks(db, device_id, say, fast)
+    ]
+
+
 def learns_fast_decile(rows: list[dict[str, Any]], nets: list[dict[str, Any]]) -> bool:
     """Whether an estimator learns its timings' p10s (:func:`learned`): only where every
     single-op row and every network has one, as a host build's do. Otherwise (benchmark_model
@@ -192,11 +210,7 @@ def train(
         dearer = (f"{k} (x{v:.1f})" for k, v in sorted(runtime.middle.items()))
         say("dearer between two ops than alone: " + ", ".join(dearer))
     est = LatencyEstimator(device_id, op_models, thr, runtime=runtime)
-    drift_by_name = {n["name"]: n.get("drift", 1.0) for n in nets}
-    networks = [
-        Network(est.facts(g), ms / drift_by_name.get(g.path, 1.0), family)
-        for g, ms, family in measured_networks(db, device_id, say, fast)
-    ]
+    networks = composition_networks(db, device_id, est, nets, fast, say)
     est.composition = fit_composition(networks, min(r["median_ms"] for r in rows), gpu)
     c = est.composition
     rep = c.report
