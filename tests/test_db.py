@@ -255,14 +255,26 @@ def test_ctrl_c_stops_a_build_on_several_devices_and_a_rerun_resumes(
 def test_a_host_build_times_its_drift_references_in_rounds(smoke_home, monkeypatch):
     """The reference set a host build times at its checkpoints is timed as its items are (in
     interleaved rounds, the fastest round's p10), under names of that kind, at every
-    checkpoint of the build."""
+    checkpoint of the build; three of them are timed inside every window as well, and each
+    single-op row names the window whose references it is divided by."""
     from leti.estimator.services import drift
 
     monkeypatch.setenv("LETI_HOME", str(smoke_home[0]))
-    refs = open_db().measurements(reference=True)
+    db = open_db()
+    refs = db.measurements(reference=True)
     names = {drift.PREFIX + n + drift.ROUNDS_SUFFIX for n in drift.reference_models()}
-    assert {r["op_type"] for r in refs} == names and len(refs) == 2 * len(names)  # start, end
+    checkpoints = [r for r in refs if "checkpoint" in r["config"]]
+    assert {r["op_type"] for r in checkpoints} == names and len(checkpoints) == 2 * len(names)
     assert all(r["median_ms"] > 0 for r in refs)
+    windows: dict[int, set[str]] = {}
+    for r in refs:
+        if "window" in r["config"]:
+            windows.setdefault(r["config"]["window"], set()).add(r["op_type"])
+    inside = {drift.PREFIX + n for n in drift.window_references()}
+    assert len(windows) >= 2 and all(got == inside for got in windows.values())
+    host = next(d for d in db.device_ids() if d.startswith("host/"))
+    ops = db.usable_measurements(host)
+    assert ops and {r["stats"]["window"] for r in ops} == set(windows)
 
 
 def test_drift_factors_compare_a_reference_only_with_its_own_kind():
@@ -282,6 +294,32 @@ def test_drift_factors_compare_a_reference_only_with_its_own_kind():
             {"build_id": 1, "measured_at": "2026-12-01T00:00:30+00:00"}]  # fmt: skip
     assert drift.row_factors(old + new, rows) == pytest.approx([1.1, 1.25])
     assert drift.factor({"conv" + drift.ROUNDS_SUFFIX: 0.8}, drift.baseline(old)) is None
+
+
+def test_a_row_timed_in_a_window_is_divided_by_that_window_s_own_references():
+    """Where references were timed inside windows, the usual timing is the device's fast
+    state (a low quantile of every timing of a reference), and a row's factor is that of
+    the references of its own window, not the checkpoints around it; a row without a window
+    still takes its checkpoints'."""
+    from leti.estimator.services import drift
+
+    conv = "conv" + drift.ROUNDS_SUFFIX
+
+    def ref(k: int, ms: float, where: str) -> dict:
+        return {"op_type": drift.PREFIX + conv, "median_ms": ms, "build_id": 3,
+                "config": {where: k}, "measured_at": f"2026-12-07T00:0{k}:00+00:00"}  # fmt: skip
+
+    # the windows: eight in the fast state (1.0 ms), two in a slow one (1.3 ms)
+    windows = [ref(k, 1.3 if k in (4, 5) else 1.0, "window") for k in range(10)]
+    checkpoints = [ref(0, 1.3, "checkpoint"), ref(9, 1.3, "checkpoint")]
+    refs = windows + checkpoints
+    assert drift.baseline(refs)[conv] == pytest.approx(1.0)  # not the median of 12 timings
+    rows = [{"build_id": 3, "stats": {"window": 4}, "measured_at": "2026-12-07T00:05:00+00:00"},
+            {"build_id": 3, "stats": {"window": 2}, "measured_at": "2026-12-07T00:05:00+00:00"},
+            {"build_id": 3, "stats": {}, "measured_at": "2026-12-07T00:05:00+00:00"}]  # fmt: skip
+    assert drift.row_factors(refs, rows) == pytest.approx([1.3, 1.0, 1.3])
+    # a profile without in-window references keeps the median of its checkpoints
+    assert drift.baseline([ref(5, 1.0, "checkpoint"), *checkpoints])[conv] == 1.3
 
 
 def test_models_timed_together_take_turns_round_after_round(tf_model):

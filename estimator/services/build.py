@@ -272,11 +272,21 @@ def run_build(
             return
         prog.current = f"{len(window.items)} models in {ROUNDS} interleaved rounds"
         start = time.perf_counter()
-        models = [b.data for _, b, _ in window.items]
+        refs = drift.window_references() if checkpoints else {}
+        models = [b.data for _, b, _ in window.items] + list(refs.values())
         assert isinstance(device, Interleaving)  # window_size is 1 on any other device
         timings = measure_interleaved(device, models, between_rounds=between_rounds)
+        mine = timings[: len(window.items)]
+        seen = {n: t.p10_ms or t.median_ms
+                for n, t in zip(refs, timings[len(mine) :], strict=True)
+                if not isinstance(t, LetiError)}  # fmt: skip
+        if seen:
+            window.number += 1
+            drift.record(db, profile, build_id, window.number, seen, window=True)
         share = (time.perf_counter() - start) / len(window.items)
-        for (item, built, made_s), t in zip(window.items, timings, strict=True):
+        for (item, built, made_s), t in zip(window.items, mine, strict=True):
+            if seen and not isinstance(t, LetiError):
+                t.extra["window"] = window.number  # its rows' drift factor: drift.row_factors
             reason = _record(db, profile, item, built, t, build_id, claims.owner)
             settled(item, reason, made_s + share)
         window.clear()
@@ -357,6 +367,7 @@ class Window:
     size: int
     items: list[tuple[WorkItem, Any, float]] = field(default_factory=list)
     nbytes: int = 0
+    number: int = 0  # windows of the build timed with their drift references so far
 
     def add(self, item: WorkItem, built: Any, made_s: float) -> bool:
         """Add one; whether the window is now full."""

@@ -5,6 +5,11 @@ end, and around an evaluation's truth; the ratio of its timings to the profile's
 says how fast the device is running at that moment. Training divides every measurement by
 the factor of its moment; evaluation reports errors raw and normalised, and says when the
 device is in another state than when it was calibrated.
+
+On a device that times its items in windows (the host), three of the references are also
+timed inside every window, in the same rounds as its items (:data:`WINDOW_REFERENCES`): a
+window's rows are divided by its own references' factor, and the usual timing is the
+device's fast state (:func:`baseline`), not the median moment of its builds.
 """
 
 from __future__ import annotations
@@ -17,9 +22,17 @@ from typing import Any
 from ..db import Database
 from ..devices import Device, DeviceProfile, Interleaving
 from ..errors import LetiError
+from ..timing import percentile
 
 PREFIX = "REFERENCE:"
 EVERY = 250  # items between two checkpoints of a build
+# The references timed inside each window of a host build: a compute-bound conv, a
+# memory-bound depthwise conv and a small network (the dense and the add moved least between
+# the host's two speed states on 2026-12-07: 0.086 -> 0.090 ms and 0.026 -> 0.029 ms).
+WINDOW_REFERENCES = ("conv", "depthwise", "network")
+# A profile with in-window references takes this quantile of each reference's timings as
+# its usual one: the device's fast state, which the truth (the fastest of its rounds) sees.
+FAST_QUANTILE = 0.1
 DIFFERENT_STATE = 0.06  # a factor this far from 1 means another device state
 
 
@@ -70,12 +83,22 @@ def time_reference(device: Device) -> dict[str, float]:
     return out
 
 
+def window_references() -> dict[str, bytes]:
+    """The references a build times inside each window, named as timed there (in rounds)."""
+    models = reference_models()
+    return {name + ROUNDS_SUFFIX: models[name] for name in WINDOW_REFERENCES}
+
+
 def record(db: Database, profile: DeviceProfile, build_id: int, checkpoint: int,
-           timings: dict[str, float]) -> None:  # fmt: skip
+           timings: dict[str, float], window: bool = False) -> None:  # fmt: skip
+    """Store a checkpoint's reference timings, or (``window``) those timed inside window
+    number ``checkpoint`` of the build."""
+    where = {"window" if window else "checkpoint": checkpoint}
+    mark = f"w{checkpoint}" if window else str(checkpoint)
     for name, ms in timings.items():
         db.add_measurement(
-            device_id=profile.id, config_key=f"ref-{build_id}-{checkpoint}-{name}",
-            op_type=PREFIX + name, config={"build": build_id, "checkpoint": checkpoint},
+            device_id=profile.id, config_key=f"ref-{build_id}-{mark}-{name}",
+            op_type=PREFIX + name, config={"build": build_id, **where},
             source="reference", status="ok", median_ms=ms, runs=0, stats={},
             runtime=profile.runtime, runtime_version=profile.runtime_version,
             delegate=profile.delegate, threads=profile.threads, build_id=build_id,
@@ -83,11 +106,20 @@ def record(db: Database, profile: DeviceProfile, build_id: int, checkpoint: int,
 
 
 def baseline(rows: list[dict[str, Any]]) -> dict[str, float]:
-    """The profile's usual reference timings: the median of every checkpoint recorded."""
+    """The profile's usual reference timings. With references timed inside windows, each
+    one's :data:`FAST_QUANTILE` over every timing recorded (the fast state: on 2026-12-07
+    the host's conv reference read 1.096-1.099 ms in it and 1.16-1.50 ms out of it, and a
+    build spent 2 to 9 of its 12 checkpoints out of it); else, as builds before them were
+    trained, the median of every checkpoint (a few checkpoints, 40 s apart, cannot say which
+    state the items between them were timed in)."""
     by_name: dict[str, list[float]] = {}
+    windows = False
     for r in rows:
         if r["op_type"].startswith(PREFIX):
             by_name.setdefault(r["op_type"][len(PREFIX) :], []).append(r["median_ms"])
+            windows = windows or "window" in (r.get("config") or {})
+    if windows:
+        return {name: percentile(sorted(v), FAST_QUANTILE) for name, v in by_name.items()}
     return {name: median(v) for name, v in by_name.items()}
 
 
@@ -104,15 +136,23 @@ def _epoch(stamp: str) -> float:
 
 
 def row_factors(refs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[float | None]:
-    """Each row's drift factor (single ops and whole models alike): the mean of the reference
-    checkpoints of its build just before and just after it; None without checkpoints. (The
+    """Each row's drift factor (single ops and whole models alike): that of the references
+    timed inside its window (its ``stats["window"]``), where they were; else the mean of the
+    reference checkpoints of its build just before and just after it; None without
+    either. (The
     least of two checkpoints on each side, the way an evaluation takes the least of its
     rounds', was tried on 2026-12-07's two interleaved builds: the composition's
     cross-validated error went 7.02 -> 6.85 % on one and 7.53 -> 8.22 % on the other.)"""
     base = baseline(refs)
     checkpoints: dict[int, dict[int, dict[str, tuple[float, float]]]] = {}
+    windows: dict[tuple[int, int], dict[str, float]] = {}
     for r in refs:
-        if r["op_type"].startswith(PREFIX) and r["build_id"] is not None:
+        at = (r.get("config") or {}).get("window")
+        if r["op_type"].startswith(PREFIX) and at is not None:
+            windows.setdefault((r["build_id"], at), {})[r["op_type"][len(PREFIX) :]] = r[
+                "median_ms"
+            ]
+        elif r["op_type"].startswith(PREFIX) and r["build_id"] is not None:
             build = checkpoints.setdefault(r["build_id"], {})
             per = build.setdefault(r["config"]["checkpoint"], {})
             per[r["op_type"][len(PREFIX) :]] = (r["median_ms"], _epoch(r["measured_at"]))
@@ -127,6 +167,10 @@ def row_factors(refs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[
         marks[build] = ([p[0] for p in points], [p[1] for p in points])
     out: list[float | None] = []
     for r in rows:
+        mine = windows.get((r.get("build_id"), (r.get("stats") or {}).get("window")))
+        if mine:
+            out.append(factor(mine, base))
+            continue
         got = marks.get(r.get("build_id"))
         if not got or not got[0]:
             out.append(None)
