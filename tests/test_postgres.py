@@ -68,7 +68,7 @@ def test_open_db_creates_the_schema_at_head_on_postgresql(pg_url):
 # --- (b) claims from concurrent processes --------------------------------------------------------
 
 WORKER = r"""
-import hashlib, json, random, sys
+import hashlib, json, random, sys, time
 from leti.estimator.db import open_db
 url, mode, owner, seed, keys_file = sys.argv[1:6]
 keys = json.load(open(keys_file))
@@ -91,6 +91,9 @@ if mode == "claim":
     for i in range(0, len(keys), 3):  # small batches: many claims racing many commits
         for key in db.claim(dev, keys[i:i + 3], owner, 60.0):
             out.append([key, store(key)])
+        # a builder times its items between claims: without that pause, SQLite's busy handler
+        # let one worker take all 600 keys while the others slept (once, 2026-12-07)
+        time.sleep(0.002)
 else:  # everyone stores everything, unclaimed
     out = [[key, store(key)] for key in keys]
 print(json.dumps(out), flush=True)
