@@ -108,8 +108,19 @@ def summary() -> str:
 
 HOST_RUNS = [
     (
+        "accuracy_stop43_windows",
+        "**Host**, the latest code (drift references timed inside every window of the build,"
+        " the device's fast state as its usual one), a fresh build and training of its own",
+    ),
+    (
+        "accuracy_stop43_windows_2",
+        "A second fresh build and training of the same code straight after, on its own truth"
+        " (the two builds estimate the frozen models a median 0.6 % apart, 24 of 25 within"
+        " 5 %: `compare_builds_vs_accuracy_stop43_windows_2` in the results)",
+    ),
+    (
         "accuracy_stop42_pixels",
-        "**Host**, the latest code (a per-pixel roofline, the weights-beyond-cache term kept),"
+        "Stop 42's code (a per-pixel roofline, the weights-beyond-cache term kept),"
         " its own build and training; the build ran in a slower state of the machine than its"
         " truth (the build before it, of 17:08, retrained with this code, scores 100 % within"
         " ±10 %, 88 % within ±5 %, MAPE 2.7 % on this truth: `compare_builds_vs_accuracy_stop42"
@@ -123,7 +134,7 @@ HOST_RUNS = [
     ),
     (
         "accuracy_stop41_final",
-        "The previous stop's code (thin feature maps, middle probes), its own build and training",
+        "Stop 41's code (thin feature maps, middle probes), its own build and training",
     ),
     ("accuracy_stop41_final_rerun", "Its truth timed again on the same home"),
     (
@@ -216,18 +227,22 @@ def _host_line(a: dict, label: str, drift_removed: bool = False) -> str:
 
 CPU_RUNS = [
     (
+        "phone_cpus_stop43",
+        "**Phone CPUs by transfer**, the latest code, from the host estimator of the first"
+        " of the two latest host runs above",
+    ),
+    (
         "phone_cpus_stop42",
-        "**Phone CPUs by transfer**, the latest code, from the host estimator of the latest"
-        " host run above",
+        "Stop 42's code, from the host estimator of its 19:04 build",
     ),
     (
         "phone_cpus_stop42_build1708",
-        "The same code, from the 17:08 build retrained with it (the previous stop's final"
-        " build; below, the previous code on it)",
+        "The same code, from the 17:08 build retrained with it (stop 41's final build; below,"
+        " stop 41's code on it)",
     ),
     (
         "phone_cpus_final",
-        "The previous stop's code, from the host estimator of its final host run",
+        "Stop 41's code, from the host estimator of its final host run",
     ),
     (
         "phone_cpus_thin",
