@@ -22,6 +22,8 @@ ORDER = [
     "accuracy_stop43_stream",
     "compare_builds_vs_accuracy_stop43_stream",
     "phone_cpus_stop43",
+    "accuracy_stop43_windows_5",
+    "compare_builds_vs_accuracy_stop43_windows_5",
     "accuracy_stop42_pixels",
     "accuracy_stop42_pixels_rerun",
     "compare_builds_vs_accuracy_stop42_pixels",
@@ -118,7 +120,7 @@ def summary() -> str:
 
 
 # The README gives the newest host and phone-CPU runs; docs/results.md has every one.
-README_HOST_RUNS = 6
+README_HOST_RUNS = 7
 README_CPU_RUNS = 2
 
 
@@ -129,6 +131,11 @@ HOST_RUNS = [
         " the device's fast state as its usual one), a fresh build and training of its own",
     ),
     ("accuracy_stop43_windows_rerun", "Its truth timed again on the same home"),
+    (
+        "accuracy_stop43_windows_5",
+        "A fifth fresh build and training of the same code, an hour later (five builds of the"
+        " day: `compare_builds_vs_accuracy_stop43_windows_5`)",
+    ),
     (
         "accuracy_stop43_windows_2",
         "A second fresh build and training of the same code straight after, on its own truth"
