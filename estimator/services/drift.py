@@ -147,15 +147,15 @@ def row_factors(refs: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[
     checkpoints: dict[int, dict[int, dict[str, tuple[float, float]]]] = {}
     windows: dict[tuple[int, int], dict[str, float]] = {}
     for r in refs:
-        at = (r.get("config") or {}).get("window")
-        if r["op_type"].startswith(PREFIX) and at is not None:
-            windows.setdefault((r["build_id"], at), {})[r["op_type"][len(PREFIX) :]] = r[
-                "median_ms"
-            ]
-        elif r["op_type"].startswith(PREFIX) and r["build_id"] is not None:
+        if not r["op_type"].startswith(PREFIX):
+            continue
+        name, at = r["op_type"][len(PREFIX) :], (r.get("config") or {}).get("window")
+        if at is not None:
+            windows.setdefault((r["build_id"], at), {})[name] = r["median_ms"]
+        elif r["build_id"] is not None:
             build = checkpoints.setdefault(r["build_id"], {})
             per = build.setdefault(r["config"]["checkpoint"], {})
-            per[r["op_type"][len(PREFIX) :]] = (r["median_ms"], _epoch(r["measured_at"]))
+            per[name] = (r["median_ms"], _epoch(r["measured_at"]))
     marks: dict[int, tuple[list[float], list[float]]] = {}
     for build, ks in checkpoints.items():
         points = []
