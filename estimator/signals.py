@@ -17,6 +17,8 @@ import signal
 import threading
 from collections.abc import Iterator, Sequence
 
+from .logs import keep_python_stderr
+
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
@@ -40,7 +42,13 @@ def start_threads(threads: Sequence[threading.Thread], started: threading.Event)
     signal that came meanwhile is raised on leaving). Each thread waits for ``started`` before
     it lets the signals through (:func:`let_signals_through`): a thread that unblocked them
     sooner could take a SIGINT while the main thread is still inside the next
-    ``Thread.start()``, whose handler would then run there after all."""
+    ``Thread.start()``, whose handler would then run there after all.
+
+    Python's stderr gets a descriptor of its own first (:func:`.logs.keep_python_stderr`): the
+    threads silence descriptor 2 while they open interpreters, and the line saying the command
+    stopped went to /dev/null with the runtime's when it came meanwhile (the viewer's, and
+    ``leti db build``'s with several devices: its Ctrl-C test met it once, 2026-12-07)."""
+    keep_python_stderr()
     try:
         with signals_deferred():
             for t in threads:

@@ -85,7 +85,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     from leti.estimator.services.viewer import (
         demo_model,
-        keep_python_stderr,
         open_model,
         start_threads,
     )
@@ -132,7 +131,6 @@ def serve(args: argparse.Namespace) -> int:
     print("press Ctrl-C to stop", flush=True)
     try:
         # Warm the estimator (or the uncalibrated micro-benchmark) while the browser starts.
-        keep_python_stderr()  # the warm-up thread silences native lines on descriptor 2
         started = threading.Event()  # the warm-up thread lets the signals through after it
         start_threads([threading.Thread(target=_warm, args=(state, started), daemon=True)], started)
         if not args.no_browser:

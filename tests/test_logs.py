@@ -33,3 +33,41 @@ def test_python_lines_outlive_another_threads_native_silencing(capfd, monkeypatc
     err = capfd.readouterr().err
     assert "kept" in err and "native-3" in err
     assert "lost" not in err and "native-1" not in err and "native-2" not in err
+
+
+def test_a_command_s_threads_cannot_silence_its_own_lines(capfd, monkeypatch):
+    """Threads started for a command (``start_threads``: the viewer's warm-up, ``leti db
+    build``'s builders) silence descriptor 2 while they open interpreters; the line the main
+    thread prints meanwhile (a build's "interrupted") must still reach the user."""
+    import threading
+
+    from leti.estimator.signals import let_signals_through, start_threads
+
+    monkeypatch.delenv("LETI_VERBOSE", raising=False)
+    on_fd2 = open(2, "w", buffering=1, closefd=False)  # a process's own stderr, as at start
+    monkeypatch.setattr(sys, "stderr", on_fd2)
+    silenced, printed = threading.Event(), threading.Event()
+
+    def opens_an_interpreter(started: threading.Event) -> None:
+        let_signals_through(started)
+        with native_stderr():
+            os.write(2, b"native\n")
+            silenced.set()
+            printed.wait(10)
+
+    started = threading.Event()
+    worker = threading.Thread(target=opens_an_interpreter, args=(started,))
+    start_threads([worker], started)
+    copy = sys.stderr
+    try:
+        assert silenced.wait(10)
+        print("interrupted", file=sys.stderr)
+        printed.set()
+        worker.join(10)
+    finally:
+        printed.set()
+        monkeypatch.setattr(sys, "stderr", on_fd2)
+        if copy is not on_fd2:
+            copy.close()
+    err = capfd.readouterr().err
+    assert "interrupted" in err and "native" not in err

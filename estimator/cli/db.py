@@ -14,7 +14,6 @@ from ..devices.adb import DeviceLost
 from ..errors import LetiError
 from ..generate.suite_times import quoted
 from ..generate.suites import GRIDS, SUITES
-from ..logs import keep_python_stderr
 from ..render import text_table
 from ..services.claims import LEASE_S
 from ..signals import let_signals_through, start_threads, stop_on_signals, wait_all
@@ -183,10 +182,6 @@ def run_build(args: argparse.Namespace) -> int:
     if len(devices) == 1:
         work(0, devices[0])  # in the main thread, so Ctrl-C interrupts it
     else:
-        # a builder's thread silences descriptor 2 while it opens an interpreter; the line
-        # saying a build was stopped, printed meanwhile, went to /dev/null with the runtime's
-        # (the Ctrl-C test met it once in a full suite run, 2026-12-07)
-        keep_python_stderr()
         threads = [threading.Thread(target=work, args=(i, d)) for i, d in enumerate(devices)]
         try:
             start_threads(threads, started)  # a signal inside Thread.start() is a traceback

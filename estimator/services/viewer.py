@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..graph import ModelGraph, read_model
-from ..logs import keep_python_stderr, set_verbose
+from ..logs import set_verbose
 from ..signals import let_signals_through, start_threads, stop_on_signals
 from .estimate import Estimator
 
@@ -20,7 +20,6 @@ __all__ = [
     "Estimator",
     "ModelGraph",
     "demo_model",
-    "keep_python_stderr",
     "let_signals_through",
     "open_database",
     "open_model",
